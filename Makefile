@@ -1,0 +1,46 @@
+# herald — `make help` lists the targets.
+GO       ?= go
+BIN      ?= bin/herald
+PKGS     ?= ./...
+FUZZTIME ?= 20s
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/herald (pure Go, no cgo)
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/herald
+
+.PHONY: demo
+demo: build ## build herald and run `herald demo` against the built-in sandbox
+	./$(BIN) demo
+
+.PHONY: test
+test: lint ## gofmt, go vet, go mod tidy check, then every test with -race
+	$(GO) test -race -shuffle=on -count=1 $(PKGS)
+
+.PHONY: lint
+lint: ## fail on gofmt, go vet or go mod tidy changes
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go mod tidy would change go.mod/go.sum: run make tidy"; $(GO) mod tidy -diff; exit 1; }
+
+.PHONY: bench
+bench: ## run the benchmarks (send throughput vs bare net/http, planning memory)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -count 1 ./campaign/... ./store/...
+
+.PHONY: fuzz
+fuzz: ## run each fuzz test for FUZZTIME
+	$(GO) test -run '^$$' -fuzz FuzzParse$$ -fuzztime $(FUZZTIME) ./campaign/markup/
+	$(GO) test -run '^$$' -fuzz FuzzHTML -fuzztime $(FUZZTIME) ./channels/telegram/
+	$(GO) test -run '^$$' -fuzz FuzzParse$$ -fuzztime $(FUZZTIME) ./sources/rss/
+	$(GO) test -run '^$$' -fuzz FuzzParseCSV -fuzztime $(FUZZTIME) ./audience/
+
+.PHONY: tidy
+tidy: ## go mod tidy and gofmt
+	$(GO) mod tidy
+	gofmt -w $$(git ls-files '*.go')

@@ -1,0 +1,453 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldcli/herald/audience"
+)
+
+// Ending says how a dispatch ended.
+type Ending string
+
+const (
+	// Completed: every delivery reached a terminal state.
+	Completed Ending = "completed"
+	// Interrupted: the caller stopped the run (SIGINT/SIGTERM); it is paused.
+	Interrupted Ending = "interrupted"
+	// RateLimitPaused: the platform asked for a pause longer than MaxPause;
+	// the run is paused for a later resume.
+	RateLimitPaused Ending = "rate_limited"
+	// Aborted: the sender account is unusable (bad token); the run is
+	// aborted and resumable once that is fixed.
+	Aborted Ending = "aborted"
+)
+
+// Result is the outcome of one dispatch of a run.
+type Result struct {
+	Run    Run
+	Counts Counts
+	Ending Ending
+	// Recovered counts deliveries a dead process had left sending, now unknown.
+	Recovered int
+	// Reason explains an ending other than Completed.
+	Reason string
+}
+
+// Progress reports a dispatch's progress: done of total deliveries.
+type Progress func(done, total int)
+
+func (o SendOptions) withDefaults() SendOptions {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.Workers, 32)
+	def(&o.BatchSize, 256)
+	def(&o.MaxRetries, 5)
+	defd(&o.Backoff, 500*time.Millisecond)
+	defd(&o.MaxBackoff, 30*time.Second)
+	defd(&o.RequestTimeout, 30*time.Second)
+	defd(&o.MaxPause, 10*time.Minute)
+	defd(&o.LeaseTTL, 30*time.Second)
+	if o.Owner == "" {
+		host, _ := os.Hostname()
+		o.Owner = fmt.Sprintf("%s:%d:%x", host, os.Getpid(), rand.Uint32())
+	}
+	return o
+}
+
+// stopError is why a dispatch stopped claiming before it ran out of work.
+type stopError struct {
+	ending Ending
+	reason string
+}
+
+func (e *stopError) Error() string { return e.reason }
+
+// Dispatch sends the run's pending deliveries and records every outcome. It
+// first takes the run's lease, turning deliveries a dead process left sending
+// into unknown. Cancelling ctx stops claiming: calls in flight finish and are
+// recorded, the rest stay pending and the run is paused. The error is for
+// failures of herald itself (the store); platform trouble is in the Result.
+func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Progress) (Result, error) {
+	opts := e.Send.withDefaults()
+	res := Result{Run: run}
+	c, err := compileMessage(spec)
+	if err != nil {
+		return res, err
+	}
+	recovered, err := e.Store.AcquireRun(ctx, run.ID, opts.Owner, e.now(), opts.LeaseTTL)
+	if err != nil {
+		return res, fmt.Errorf("run %d: %w", run.ID, err)
+	}
+	res.Recovered = recovered
+	if recovered > 0 {
+		e.log().Warn("recovered deliveries left sending by a stopped process; their outcome is unknown and they are not resent",
+			"run", run.ID, "unknown", recovered)
+	}
+	before, err := e.Store.Counts(ctx, run.ID)
+	if err != nil {
+		return res, err
+	}
+
+	stopCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	d := &dispatch{
+		e: e, opts: opts, spec: spec, run: run, compiled: c, stop: stop, stopCtx: stopCtx,
+		callCtx:  context.WithoutCancel(ctx),
+		limiters: map[string]*limiter{},
+		cache:    make([]cachedMessage, max(spec.partsOf(run), 1)),
+		total:    before.Pending, progress: progress,
+		preds: map[int64]chan struct{}{},
+	}
+	for name, ch := range e.Channels {
+		d.limiters[name] = newLimiter(ch.Limits())
+	}
+	d.w = newLedgerWriter(e.Store, run.ID, e.now)
+	go d.w.loop()
+
+	leaseDone := make(chan struct{})
+	go d.keepLease(leaseDone)
+
+	work := make(chan Claim, opts.BatchSize)
+	var wg sync.WaitGroup
+	for range opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for cl := range work {
+				if stopCtx.Err() != nil {
+					d.release(cl)
+					continue
+				}
+				d.deliver(cl)
+			}
+		}()
+	}
+	claimErr := d.claim(work)
+	close(work)
+	wg.Wait()
+	writeErr := d.w.close()
+	close(leaseDone)
+
+	ending, reason := Completed, ""
+	var se *stopError
+	switch cause := context.Cause(stopCtx); {
+	case errors.As(cause, &se):
+		ending, reason = se.ending, se.reason
+	case ctx.Err() != nil:
+		ending, reason = Interrupted, "interrupted: stopped before every delivery was attempted"
+	}
+	if err := errors.Join(claimErr, writeErr); err != nil {
+		e.Store.ReleaseRun(context.WithoutCancel(ctx), run.ID, opts.Owner, RunPaused, "herald could not record deliveries: "+err.Error(), e.now())
+		return res, fmt.Errorf("run %d: %w", run.ID, err)
+	}
+	state := map[Ending]RunState{Completed: RunDone, Interrupted: RunPaused, RateLimitPaused: RunPaused, Aborted: RunAborted}[ending]
+	bg := context.WithoutCancel(ctx)
+	if ending == Completed {
+		// Everything claimed was attempted; make sure nothing is left.
+		if n, err := e.Store.Counts(bg, run.ID); err == nil && n.Pending > 0 {
+			state, ending, reason = RunPaused, Interrupted, fmt.Sprintf("%d deliveries still pending", n.Pending)
+		}
+	}
+	if err := e.Store.ReleaseRun(bg, run.ID, opts.Owner, state, reason, e.now()); err != nil {
+		return res, fmt.Errorf("run %d: finish: %w", run.ID, err)
+	}
+	res.Ending, res.Reason = ending, reason
+	if res.Run, err = e.Store.Run(bg, run.ID); err != nil {
+		return res, err
+	}
+	if res.Counts, err = e.Store.Counts(bg, run.ID); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// partsOf is how many messages each subscriber gets in run.
+func (s *Spec) partsOf(run Run) int {
+	if s.Mode == Each {
+		return len(run.Items)
+	}
+	return 1
+}
+
+type cachedMessage struct {
+	once sync.Once
+	msg  Message
+	err  error
+}
+
+type dispatch struct {
+	e        *Engine
+	opts     SendOptions
+	spec     *Spec
+	run      Run
+	compiled *compiled
+	stopCtx  context.Context
+	stop     context.CancelCauseFunc
+	callCtx  context.Context
+	limiters map[string]*limiter
+	cache    []cachedMessage
+	w        *ledgerWriter
+
+	total    int
+	done     atomic.Int64
+	progress Progress
+
+	predMu sync.Mutex
+	preds  map[int64]chan struct{} // subscriber → done signal of its latest part
+}
+
+func (d *dispatch) keepLease(done <-chan struct{}) {
+	t := time.NewTicker(d.opts.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			err := d.e.Store.RenewRun(d.callCtx, d.run.ID, d.opts.Owner, d.e.now(), d.opts.LeaseTTL)
+			if err != nil {
+				d.stop(&stopError{ending: Interrupted, reason: "lost the run's lease: " + err.Error()})
+				return
+			}
+		}
+	}
+}
+
+// claim streams pending deliveries to the workers in batches.
+func (d *dispatch) claim(work chan<- Claim) error {
+	var after int64
+	for d.stopCtx.Err() == nil {
+		batch, err := d.e.Store.Pending(d.stopCtx, d.run.ID, after, d.opts.BatchSize)
+		if err != nil {
+			if d.stopCtx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		for _, cl := range batch {
+			cl := cl
+			if d.spec.Mode == Each {
+				d.chainParts(&cl)
+			}
+			select {
+			case work <- cl:
+			case <-d.stopCtx.Done():
+				return nil
+			}
+		}
+		after = batch[len(batch)-1].DeliveryID
+	}
+	return nil
+}
+
+// chainParts makes a subscriber's later parts wait for the earlier ones, so
+// messages arrive in order.
+func (d *dispatch) chainParts(cl *Claim) {
+	d.predMu.Lock()
+	defer d.predMu.Unlock()
+	cl.after = d.preds[cl.Subscriber.ID]
+	cl.done = make(chan struct{})
+	d.preds[cl.Subscriber.ID] = cl.done
+}
+
+func (d *dispatch) finishPart(cl Claim) {
+	if cl.done == nil {
+		return
+	}
+	d.predMu.Lock()
+	if d.preds[cl.Subscriber.ID] == cl.done {
+		delete(d.preds, cl.Subscriber.ID)
+	}
+	d.predMu.Unlock()
+	close(cl.done)
+}
+
+// release gives up a claim without attempting it: it stays pending.
+func (d *dispatch) release(cl Claim) { d.finishPart(cl) }
+
+func (d *dispatch) message(cl Claim) (Message, error) {
+	render := func() (Message, error) {
+		data := d.e.templateData(d.spec, d.run.Items, cl.Seq, cl.Subscriber)
+		return d.compiled.render(d.spec, data)
+	}
+	if d.compiled.personal || cl.Seq >= len(d.cache) {
+		return render()
+	}
+	c := &d.cache[cl.Seq]
+	c.once.Do(func() { c.msg, c.err = render() })
+	return c.msg, c.err
+}
+
+func (d *dispatch) record(o Outcome) {
+	d.w.record(o)
+	n := d.done.Add(1)
+	if d.progress != nil {
+		d.progress(int(n), d.total)
+	}
+}
+
+// deliver attempts one delivery and records its outcome.
+func (d *dispatch) deliver(cl Claim) {
+	defer d.finishPart(cl)
+	sub := cl.Subscriber
+	out := Outcome{DeliveryID: cl.DeliveryID}
+	if sub.Status != audience.Subscribed {
+		// Consent is re-checked at claim time: a stop mid-run is honoured.
+		out.State, out.Reason = Skipped, string(sub.Status)
+		d.record(out)
+		return
+	}
+	ch, ok := d.e.Channels[sub.Channel]
+	if !ok {
+		out.State, out.Reason = Skipped, "no_route"
+		out.Error = fmt.Sprintf("channel %s is not configured", sub.Channel)
+		d.record(out)
+		return
+	}
+	msg, err := d.message(cl)
+	if err != nil {
+		out.State, out.Reason, out.Error = Failed, "render_error", err.Error()
+		d.record(out)
+		return
+	}
+	to := Recipient{SubscriberID: sub.ID, Address: sub.Address}
+	calls, err := ch.Prepare(to, msg)
+	if err != nil {
+		out.State, out.Reason, out.Error = Failed, "invalid_message", err.Error()
+		d.record(out)
+		return
+	}
+	if cl.after != nil {
+		select {
+		case <-cl.after:
+		case <-d.stopCtx.Done():
+			return
+		}
+	}
+	lim := d.limiters[sub.Channel]
+	marked, migrated := false, false
+	retries, limited := 0, 0
+	var ids []string
+	for i := 0; i < len(calls); {
+		waitCtx := d.stopCtx
+		if marked {
+			waitCtx = d.callCtx // a started delivery is finished even when stopping
+		}
+		if err := lim.wait(waitCtx, calls[i]); err != nil {
+			if marked {
+				out.State, out.Reason, out.Error = Unknown, "interrupted", err.Error()
+				d.record(out)
+			}
+			return
+		}
+		if !marked {
+			if !d.w.markSending(cl.DeliveryID) {
+				if err := d.w.failed(); err != nil {
+					d.stop(err)
+				}
+				return // someone else has it, or the ledger failed
+			}
+			marked = true
+		}
+		rctx, cancel := context.WithTimeout(d.callCtx, d.opts.RequestTimeout)
+		got, err := ch.Do(rctx, calls[i])
+		cancel()
+		if err == nil {
+			ids = append(ids, got...)
+			i, retries, limited = i+1, 0, 0
+			continue
+		}
+		var se *SendError
+		if !errors.As(err, &se) {
+			se = &SendError{Kind: Ambiguous, Reason: "error", Err: err}
+		}
+		fail := func(state DeliveryState, reason string) {
+			out.State, out.Reason, out.Error, out.MessageIDs = state, reason, se.Error(), ids
+			if i > 0 {
+				out.Error = fmt.Sprintf("after %d of %d parts: %s", i, len(calls), out.Error)
+			}
+		}
+		switch se.Kind {
+		case RateLimited:
+			if se.RetryAfter > d.opts.MaxPause {
+				d.stop(&stopError{ending: RateLimitPaused, reason: fmt.Sprintf(
+					"%s asked herald to wait %s (more than the %s herald waits); run paused: resume it later",
+					sub.Channel, se.RetryAfter, d.opts.MaxPause)})
+				if i == 0 {
+					out.State = Pending // the platform refused it: not sent
+				} else {
+					fail(Unknown, "rate_limited")
+				}
+				break
+			}
+			lim.pause(se.RetryAfter)
+			if limited++; limited <= 50 {
+				continue
+			}
+			fail(Failed, "rate_limited")
+		case Retryable:
+			if retries++; retries <= d.opts.MaxRetries {
+				backoff := min(d.opts.Backoff<<(retries-1), d.opts.MaxBackoff)
+				backoff += time.Duration(rand.Int64N(int64(backoff)/4 + 1))
+				if sleep(d.callCtx, backoff) == nil {
+					continue
+				}
+			}
+			fail(Failed, se.Reason)
+		case Migrated:
+			if !migrated && se.NewAddress != "" {
+				migrated = true
+				to.Address, out.SubscriberID, out.NewAddress = se.NewAddress, sub.ID, se.NewAddress
+				if calls, err = ch.Prepare(to, msg); err == nil {
+					continue
+				}
+			}
+			fail(Failed, "chat_migrated")
+		case Fatal:
+			d.stop(&stopError{ending: Aborted, reason: fmt.Sprintf("%s: %s", sub.Channel, se.Message)})
+			if i == 0 {
+				out.State = Pending // refused before it was sent: resume sends it
+			} else {
+				fail(Failed, se.Reason)
+			}
+		case Ambiguous:
+			fail(Unknown, se.Reason)
+		case RecipientBlocked:
+			fail(Failed, "blocked")
+			out.SubscriberID, out.SubscriberStatus = sub.ID, audience.Blocked
+		case RecipientInvalid:
+			fail(Failed, se.Reason)
+			out.SubscriberID, out.SubscriberStatus = sub.ID, audience.Invalid
+		case NoConsent:
+			fail(Failed, "no_consent")
+		default:
+			fail(Failed, se.Reason)
+		}
+		if out.State == Pending {
+			d.w.record(out) // back to pending; not progress
+			return
+		}
+		d.record(out)
+		return
+	}
+	out.State, out.MessageIDs = Sent, ids
+	d.record(out)
+}

@@ -1,0 +1,283 @@
+package campaign
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/heraldcli/herald/audience"
+	"github.com/heraldcli/herald/internal/strictyaml"
+)
+
+// Mode says how a campaign turns source items into messages.
+type Mode string
+
+const (
+	// Digest sends one message listing the new items (.Items).
+	Digest Mode = "digest"
+	// Each sends one message per new item (.Item).
+	Each Mode = "each"
+	// Static sends the message as written; the campaign has no source.
+	Static Mode = "static"
+)
+
+// Spec is a campaign file, campaigns/<name>.yaml.
+type Spec struct {
+	Name string `yaml:"-"`
+	File string `yaml:"-"`
+
+	Description    string           `yaml:"description"`
+	Channels       []string         `yaml:"channels"`
+	Audience       audience.Segment `yaml:"audience"`
+	Source         *SourceSpec      `yaml:"source"`
+	Mode           Mode             `yaml:"mode"`
+	MaxItems       int              `yaml:"max_items"`
+	MaxFailureRate *float64         `yaml:"max_failure_rate"`
+	Message        MessageSpec      `yaml:"message"`
+
+	root *yaml.Node
+}
+
+// SourceSpec says where a campaign's content comes from.
+type SourceSpec struct {
+	Type string `yaml:"type"` // rss
+	URL  string `yaml:"url"`  // a URL, or a file path relative to the workspace
+	// Backfill is how many of the newest items the campaign's first run
+	// treats as new; the rest count as already seen.
+	Backfill *int `yaml:"backfill"`
+}
+
+// MessageSpec is the message template. Every field is a Go text/template.
+type MessageSpec struct {
+	Text        string       `yaml:"text"`
+	Image       string       `yaml:"image"`
+	Video       string       `yaml:"video"`
+	Audio       string       `yaml:"audio"`
+	File        string       `yaml:"file"`
+	Gallery     []string     `yaml:"gallery"`
+	Buttons     []ButtonSpec `yaml:"buttons"`
+	LinkPreview *bool        `yaml:"link_preview"`
+}
+
+// ButtonSpec is one button template: text and exactly one of url or callback.
+type ButtonSpec struct {
+	Text     string `yaml:"text"`
+	URL      string `yaml:"url"`
+	Callback string `yaml:"callback"`
+}
+
+// SpecError is a problem in a campaign file, with where it is.
+type SpecError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *SpecError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return e.File + ": " + e.Msg
+}
+
+// SpecErrors is every problem found in one or more campaign files.
+type SpecErrors []*SpecError
+
+func (es SpecErrors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// ErrInvalidSpec is wrapped by every error about a campaign's content.
+var ErrInvalidSpec = errors.New("invalid campaign")
+
+func (es SpecErrors) Unwrap() error { return ErrInvalidSpec }
+
+// Defaults applied when a campaign leaves them out.
+const (
+	DefaultMaxItems       = 5
+	DefaultMaxFailureRate = 0.05
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// LoadSpec reads and validates the campaign file at path. knownChannels are
+// the channels this herald can send on. Errors are SpecErrors with file:line.
+func LoadSpec(path string, knownChannels []string) (*Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read campaign: %w", err)
+	}
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	return ParseSpec(path, name, b, knownChannels)
+}
+
+// ParseSpec decodes and validates a campaign file's bytes.
+func ParseSpec(file, name string, b []byte, knownChannels []string) (*Spec, error) {
+	spec := &Spec{}
+	root, err := strictyaml.Decode(file, b, spec, "campaign")
+	if err != nil {
+		return nil, specErrors(err)
+	}
+	if root == nil {
+		return nil, SpecErrors{{File: file, Line: 1, Msg: "the campaign file is empty: it needs at least channels: and message:"}}
+	}
+	spec.Name, spec.File, spec.root = name, file, root
+	errs := &errList{file: file}
+	if !nameRE.MatchString(name) {
+		errs.add(0, "campaign name %q (from the file name) must be lower-case letters, digits, - and _, starting with a letter or digit", name)
+	}
+	spec.validate(knownChannels, errs)
+	if len(errs.list) > 0 {
+		return nil, errs.list
+	}
+	return spec, nil
+}
+
+func specErrors(err error) error {
+	var es strictyaml.Errors
+	if !errors.As(err, &es) {
+		return err
+	}
+	out := make(SpecErrors, len(es))
+	for i, e := range es {
+		out[i] = &SpecError{File: e.File, Line: e.Line, Msg: e.Msg}
+	}
+	return out
+}
+
+type errList struct {
+	file string
+	list SpecErrors
+}
+
+func (e *errList) add(line int, format string, args ...any) {
+	e.list = append(e.list, &SpecError{File: e.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Line returns the line of the value at a dotted key path in the campaign
+// file ("message.text", "message.buttons.1.url"), or the nearest parent's.
+func (s *Spec) Line(path string) int {
+	n := s.node(path)
+	if n == nil {
+		return 0
+	}
+	return n.Line
+}
+
+func (s *Spec) node(path string) *yaml.Node { return strictyaml.Lookup(s.root, path) }
+
+// textLine maps a line inside a template field to a line in the file.
+func (s *Spec) textLine(path string, tmplLine int) int {
+	n := s.node(path)
+	if n == nil {
+		return 0
+	}
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return n.Line + tmplLine
+	}
+	return n.Line
+}
+
+func (s *Spec) validate(known []string, errs *errList) {
+	if len(s.Channels) == 0 {
+		errs.add(s.Line("channels"), "channels: list at least one channel (%s)", strings.Join(known, ", "))
+	}
+	for i, c := range s.Channels {
+		if !slices.Contains(known, c) {
+			errs.add(s.Line(fmt.Sprintf("channels.%d", i)), "channels: unknown channel %q (herald can send on: %s)", c, strings.Join(known, ", "))
+		}
+	}
+	if s.Mode == "" {
+		s.Mode = Static
+		if s.Source != nil {
+			s.Mode = Digest
+		}
+	}
+	switch s.Mode {
+	case Digest, Each:
+		if s.Source == nil {
+			errs.add(s.Line("mode"), "mode %s needs a source: (or use mode: static)", s.Mode)
+		}
+	case Static:
+		if s.Source != nil {
+			errs.add(s.Line("mode"), "mode static sends no source items: remove source:, or use mode digest or each")
+		}
+	default:
+		errs.add(s.Line("mode"), "mode %q: use digest, each or static", s.Mode)
+	}
+	if src := s.Source; src != nil {
+		if src.Type == "" {
+			src.Type = "rss"
+		}
+		if src.Type != "rss" {
+			errs.add(s.Line("source.type"), "source.type %q: herald reads rss (RSS, Atom and JSON Feed)", src.Type)
+		}
+		if strings.TrimSpace(src.URL) == "" {
+			errs.add(s.Line("source"), "source.url is required: a feed URL or a file path")
+		}
+		if src.Backfill != nil && *src.Backfill < 0 {
+			errs.add(s.Line("source.backfill"), "source.backfill must be 0 or more")
+		}
+	}
+	if s.MaxItems == 0 {
+		s.MaxItems = DefaultMaxItems
+	}
+	if s.MaxItems < 0 || s.MaxItems > 100 {
+		errs.add(s.Line("max_items"), "max_items must be between 1 and 100")
+	}
+	if r := s.MaxFailureRate; r != nil && (*r < 0 || *r > 1) {
+		errs.add(s.Line("max_failure_rate"), "max_failure_rate must be between 0 and 1 (0.05 is 5%%)")
+	}
+	s.Message.validate(s, errs)
+}
+
+func (m *MessageSpec) validate(s *Spec, errs *errList) {
+	media := 0
+	for _, f := range []string{m.Image, m.Video, m.Audio, m.File} {
+		if f != "" {
+			media++
+		}
+	}
+	if len(m.Gallery) > 0 {
+		media++
+		if len(m.Gallery) < 2 || len(m.Gallery) > 10 {
+			errs.add(s.Line("message.gallery"), "message.gallery takes 2 to 10 images, not %d", len(m.Gallery))
+		}
+	}
+	if media > 1 {
+		errs.add(s.Line("message"), "message: use one of image, video, audio, file or gallery")
+	}
+	if strings.TrimSpace(m.Text) == "" && media == 0 {
+		errs.add(s.Line("message"), "message needs text, media, or both")
+	}
+	if len(m.Buttons) > 3 {
+		errs.add(s.Line("message.buttons"), "message.buttons: at most 3 buttons (%d given)", len(m.Buttons))
+	}
+	for i, b := range m.Buttons {
+		p := fmt.Sprintf("message.buttons.%d", i)
+		if strings.TrimSpace(b.Text) == "" {
+			errs.add(s.Line(p), "%s: a button needs text", p)
+		}
+		if (b.URL == "") == (b.Callback == "") {
+			errs.add(s.Line(p), "%s: a button needs exactly one of url or callback", p)
+		}
+	}
+	if _, err := compileMessage(s); err != nil {
+		var te *templateError
+		if errors.As(err, &te) {
+			errs.add(te.line, "%s", te.msg)
+		} else {
+			errs.add(s.Line("message"), "%s", err)
+		}
+	}
+}

@@ -1,0 +1,238 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/heraldcli/herald/audience"
+	"github.com/heraldcli/herald/sources"
+)
+
+// RunState is where a run is in its life.
+type RunState string
+
+const (
+	RunPlanning  RunState = "planning"
+	RunSending   RunState = "sending"
+	RunPaused    RunState = "paused"
+	RunDone      RunState = "done"
+	RunCancelled RunState = "cancelled"
+	RunAborted   RunState = "aborted"
+)
+
+// Resumable reports whether a run in this state still has work that resume
+// can continue.
+func (s RunState) Resumable() bool {
+	return s == RunPlanning || s == RunSending || s == RunPaused || s == RunAborted
+}
+
+// DeliveryState is one recipient's state in a run: the ledger.
+type DeliveryState string
+
+const (
+	Pending   DeliveryState = "pending"
+	Sending   DeliveryState = "sending"
+	Sent      DeliveryState = "sent"
+	Delivered DeliveryState = "delivered"
+	Read      DeliveryState = "read"
+	Failed    DeliveryState = "failed"
+	Skipped   DeliveryState = "skipped"
+	Unknown   DeliveryState = "unknown"
+)
+
+// Terminal reports whether no further attempt will be made for a delivery in
+// this state.
+func (s DeliveryState) Terminal() bool {
+	return s != Pending && s != Sending
+}
+
+// Run is one execution of a campaign.
+type Run struct {
+	ID             int64          `json:"run_id"`
+	Campaign       string         `json:"campaign"`
+	Trigger        string         `json:"trigger"`
+	IdempotencyKey string         `json:"idempotency_key,omitempty"`
+	State          RunState       `json:"state"`
+	Items          []sources.Item `json:"items"`
+	Error          string         `json:"error,omitempty"`
+	CreatedAt      time.Time      `json:"created_at"`
+	StartedAt      time.Time      `json:"started_at,omitzero"`
+	FinishedAt     time.Time      `json:"finished_at,omitzero"`
+}
+
+// Counts summarises a run's ledger.
+type Counts struct {
+	Targeted int `json:"targeted"`
+	Pending  int `json:"pending"`
+	Sending  int `json:"sending"`
+	// Sent counts every delivery the platform accepted, including those
+	// later reported delivered or read.
+	Sent    int           `json:"sent"`
+	Failed  int           `json:"failed"`
+	Skipped int           `json:"skipped"`
+	Unknown int           `json:"unknown"`
+	Reasons []ReasonCount `json:"reasons"`
+	// FirstSentAt and LastSentAt bound the sending, for the send rate.
+	FirstSentAt time.Time `json:"-"`
+	LastSentAt  time.Time `json:"-"`
+}
+
+// ReasonCount is how many deliveries ended in State for Reason.
+type ReasonCount struct {
+	State  DeliveryState `json:"state"`
+	Reason string        `json:"reason"`
+	Count  int           `json:"count"`
+}
+
+// PlanRequest is everything the planner commits in one transaction.
+type PlanRequest struct {
+	Campaign       string
+	Trigger        string
+	IdempotencyKey string
+	Channels       []string
+	Segment        audience.Segment
+	// Parts is the number of messages each subscriber gets (1, or one per
+	// item in mode each). Zero parts plans a run with nobody targeted.
+	Parts int
+	// Items is the run's snapshot of content.
+	Items []sources.Item
+	// Seen are the dedupe keys this run consumes: the items it sends and
+	// those it passes over (backfill, digest overflow).
+	Seen []string
+	// Source, when set, records the source's validators for the next fetch.
+	Source *SourceState
+	Now    time.Time
+}
+
+// SourceState is what herald remembers about one campaign's source.
+type SourceState struct {
+	Campaign   string
+	URL        string
+	Validators sources.Validators
+	// Initialized is false until the campaign's first run against this URL.
+	Initialized bool
+	FetchedAt   time.Time
+}
+
+// Claim is a pending delivery with what the dispatcher needs to send it.
+type Claim struct {
+	DeliveryID int64
+	Seq        int
+	Subscriber audience.Subscriber
+
+	after, done chan struct{} // part ordering, set by the dispatcher
+}
+
+// Outcome is the recorded result of one delivery, with its side effects on
+// the subscriber.
+type Outcome struct {
+	DeliveryID int64
+	State      DeliveryState
+	Reason     string
+	Error      string
+	MessageIDs []string
+	// SubscriberID with a non-empty SubscriberStatus or NewAddress updates the subscriber.
+	SubscriberID     int64
+	SubscriberStatus audience.Status
+	NewAddress       string
+}
+
+// Batch is one group commit of ledger writes.
+type Batch struct {
+	RunID int64
+	// Sending moves these deliveries from pending to sending (attempt + 1).
+	Sending  []int64
+	Outcomes []Outcome
+	At       time.Time
+}
+
+// SegmentCount is how many subscribers of a segment are on a channel in a status.
+type SegmentCount struct {
+	Channel string
+	Status  audience.Status
+	Count   int
+}
+
+// RunFilter selects runs for listing, newest first.
+type RunFilter struct {
+	Campaign string
+	Limit    int
+}
+
+// Store is the persistence the campaign engine needs. store/sqlite implements
+// it; store/storetest is the conformance suite every implementation passes.
+type Store interface {
+	// SourceState returns the campaign's remembered state of url; a zero
+	// SourceState with Initialized false when there is none.
+	SourceState(ctx context.Context, campaign, url string) (SourceState, error)
+	// Unseen returns the subset of keys the campaign has not consumed yet.
+	Unseen(ctx context.Context, campaign string, keys []string) (map[string]bool, error)
+	// SegmentCounts counts a segment's subscribers per channel and status.
+	SegmentCounts(ctx context.Context, channels []string, seg audience.Segment) ([]SegmentCount, error)
+	// FirstInSegment returns one subscribed member of the segment (for
+	// previews), or ErrNotFound.
+	FirstInSegment(ctx context.Context, channels []string, seg audience.Segment) (audience.Subscriber, error)
+
+	// Plan creates a run in one transaction: the run and its item snapshot,
+	// the consumed keys, the source state, and one pending delivery per
+	// subscribed member of the segment and part. It returns ErrRunActive
+	// (with the active run) when the campaign has an unfinished run, and
+	// ErrDuplicateKey (with that run) when the idempotency key was used.
+	Plan(ctx context.Context, req PlanRequest) (Run, error)
+
+	// Run returns a run by id, or ErrNotFound.
+	Run(ctx context.Context, id int64) (Run, error)
+	// RunByKey returns the campaign's run with that idempotency key, or ErrNotFound.
+	RunByKey(ctx context.Context, campaign, key string) (Run, error)
+	// ActiveRun returns the campaign's unfinished run, or ErrNotFound.
+	ActiveRun(ctx context.Context, campaign string) (Run, error)
+	// Runs lists runs, newest first.
+	Runs(ctx context.Context, f RunFilter) ([]Run, error)
+	// Counts summarises a run's ledger.
+	Counts(ctx context.Context, runID int64) (Counts, error)
+
+	// AcquireRun gives owner the run's lease until now+ttl and sets it
+	// sending. When the previous holder is gone (its lease expired, or it
+	// released without finishing), the deliveries it left sending become
+	// unknown: their outcome cannot be known. It returns ErrRunBusy while
+	// another owner's lease is live, and how many deliveries it recovered.
+	AcquireRun(ctx context.Context, runID int64, owner string, now time.Time, ttl time.Duration) (recovered int, err error)
+	// RenewRun extends owner's lease; ErrRunBusy if owner lost it.
+	RenewRun(ctx context.Context, runID int64, owner string, now time.Time, ttl time.Duration) error
+	// ReleaseRun ends owner's lease and sets the run's state and error.
+	ReleaseRun(ctx context.Context, runID int64, owner string, state RunState, errMsg string, now time.Time) error
+	// CancelRun skips every pending delivery (reason cancelled) and marks the
+	// run cancelled; ErrRunBusy while another owner sends it.
+	CancelRun(ctx context.Context, runID int64, now time.Time) (skipped int, err error)
+
+	// Pending returns up to limit pending deliveries of the run with id >
+	// afterID, in id order, with their subscribers as they are now.
+	Pending(ctx context.Context, runID, afterID int64, limit int) ([]Claim, error)
+	// Apply commits a batch of ledger writes in one transaction and returns
+	// the ids it moved to sending (a row no longer pending is left alone).
+	Apply(ctx context.Context, b Batch) (marked []int64, err error)
+}
+
+var (
+	// ErrNotFound means the run, subscriber or campaign does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrRunActive means the campaign already has an unfinished run.
+	ErrRunActive = errors.New("campaign has an unfinished run")
+	// ErrDuplicateKey means the idempotency key was already used.
+	ErrDuplicateKey = errors.New("idempotency key already used")
+	// ErrRunBusy means another herald process holds the run.
+	ErrRunBusy = errors.New("run is being sent by another herald process")
+	// ErrRunFinished means the run has ended and cannot be resumed.
+	ErrRunFinished = errors.New("run has finished")
+)
+
+// RunConflict is returned by Plan with ErrRunActive or ErrDuplicateKey; it
+// carries the existing run.
+type RunConflict struct {
+	Err error
+	Run Run
+}
+
+func (e *RunConflict) Error() string { return e.Err.Error() }
+func (e *RunConflict) Unwrap() error { return e.Err }

@@ -1,0 +1,281 @@
+package campaign
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+	"text/template/parse"
+	"time"
+	"unicode/utf8"
+
+	"github.com/heraldcli/herald/campaign/markup"
+	"github.com/heraldcli/herald/sources"
+)
+
+// TemplateData is what message templates see.
+type TemplateData struct {
+	// Items are the run's items: newest first in a digest; the one item in
+	// mode each.
+	Items []sources.Item
+	// Item is the item of this message in mode each, the newest in a digest.
+	Item       sources.Item
+	Subscriber SubscriberData
+	Campaign   CampaignData
+	Now        time.Time
+}
+
+// SubscriberData is the subscriber as templates see it.
+type SubscriberData struct {
+	Name     string
+	Locale   string
+	Timezone string
+	Tags     []string
+}
+
+// CampaignData is the campaign as templates see it.
+type CampaignData struct {
+	Name        string
+	Description string
+}
+
+// Markup is text already in herald's Markdown subset; the markdown template
+// helper returns it so that its value is not escaped.
+type Markup string
+
+const escapeFunc = "_heraldEscape"
+
+var funcs = template.FuncMap{
+	"truncate": func(n int, s string) string {
+		if utf8.RuneCountInString(s) <= n {
+			return s
+		}
+		if n <= 1 {
+			return string([]rune(s)[:max(n, 0)])
+		}
+		return strings.TrimRightFunc(string([]rune(s)[:n-1]), func(r rune) bool { return r == ' ' }) + "…"
+	},
+	"date": func(layout string, t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Format(layout)
+	},
+	"default": func(def string, v any) any {
+		if v == nil || fmt.Sprint(v) == "" {
+			return def
+		}
+		return v
+	},
+	"upper":    strings.ToUpper,
+	"lower":    strings.ToLower,
+	"join":     func(sep string, v []string) string { return strings.Join(v, sep) },
+	"markdown": func(s string) Markup { return Markup(s) },
+	escapeFunc: func(v any) string {
+		if m, ok := v.(Markup); ok {
+			return string(m)
+		}
+		return markup.Escape(fmt.Sprint(v))
+	},
+}
+
+// compiled holds a campaign's parsed message templates.
+type compiled struct {
+	text     *template.Template
+	media    MediaKind
+	media1   *template.Template
+	gallery  []*template.Template
+	buttons  []compiledButton
+	preview  bool
+	personal bool // some template reads .Subscriber: render per subscriber
+}
+
+type compiledButton struct {
+	text, url, callback *template.Template
+}
+
+type templateError struct {
+	line int
+	msg  string
+}
+
+func (e *templateError) Error() string { return e.msg }
+
+var (
+	tmplErrRE = regexp.MustCompile(`^template: ([^:]+):(\d+)(?::\d+)?: (.*)$`)
+	startedRE = regexp.MustCompile(`started at [^:]+:(\d+)`)
+)
+
+// wrapTemplateError turns a text/template error into one that names the
+// campaign field and the line in the campaign file.
+func (s *Spec) wrapTemplateError(path string, err error) error {
+	msg := err.Error()
+	line := s.Line(path)
+	if m := tmplErrRE.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		msg = m[3]
+		if st := startedRE.FindStringSubmatch(msg); st != nil {
+			n, _ = strconv.Atoi(st[1]) // where the broken action began
+		}
+		line = s.textLine(path, n)
+		msg = strings.ReplaceAll(msg, "campaign.TemplateData", "the template data (.Items, .Item, .Subscriber, .Campaign, .Now)")
+		msg = strings.ReplaceAll(msg, "sources.Item", "an item (.Title, .Link, .Summary, .Image, .Author, .Published, .Updated, .Categories)")
+		msg = strings.ReplaceAll(msg, "campaign.SubscriberData", "the subscriber (.Name, .Locale, .Timezone, .Tags)")
+	}
+	return &templateError{line: line, msg: fmt.Sprintf("%s: template: %s", path, msg)}
+}
+
+func compileMessage(s *Spec) (*compiled, error) {
+	m := s.Message
+	c := &compiled{preview: m.LinkPreview == nil || *m.LinkPreview}
+	parseField := func(path, src string, escape bool) (*template.Template, error) {
+		t, err := template.New(path).Funcs(funcs).Option("missingkey=error").Parse(src)
+		if err != nil {
+			return nil, s.wrapTemplateError(path, err)
+		}
+		for _, tt := range t.Templates() {
+			if tt.Tree == nil {
+				continue
+			}
+			if escape {
+				escapeActions(tt.Tree.Root)
+			}
+			if strings.Contains(tt.Tree.Root.String(), "Subscriber") {
+				c.personal = true
+			}
+		}
+		return t, nil
+	}
+	var err error
+	if c.text, err = parseField("message.text", m.Text, true); err != nil {
+		return nil, err
+	}
+	for kind, src := range map[MediaKind]string{Image: m.Image, Video: m.Video, Audio: m.Audio, File: m.File} {
+		if src == "" {
+			continue
+		}
+		c.media = kind
+		if c.media1, err = parseField("message."+string(kind), src, false); err != nil {
+			return nil, err
+		}
+	}
+	for i, g := range m.Gallery {
+		t, err := parseField(fmt.Sprintf("message.gallery.%d", i), g, false)
+		if err != nil {
+			return nil, err
+		}
+		c.gallery = append(c.gallery, t)
+	}
+	for i, b := range m.Buttons {
+		p := fmt.Sprintf("message.buttons.%d", i)
+		var cb compiledButton
+		if cb.text, err = parseField(p+".text", b.Text, false); err != nil {
+			return nil, err
+		}
+		if b.URL != "" {
+			if cb.url, err = parseField(p+".url", b.URL, false); err != nil {
+				return nil, err
+			}
+		}
+		if b.Callback != "" {
+			if cb.callback, err = parseField(p+".callback", b.Callback, false); err != nil {
+				return nil, err
+			}
+		}
+		c.buttons = append(c.buttons, cb)
+	}
+	return c, nil
+}
+
+// escapeActions appends the escaper to every action that prints, so every
+// interpolated value is literal text in the Markdown subset.
+func escapeActions(n parse.Node) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			escapeActions(c)
+		}
+	case *parse.ActionNode:
+		if len(n.Pipe.Decl) > 0 {
+			return // an assignment prints nothing
+		}
+		n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{
+			NodeType: parse.NodeCommand,
+			Pos:      n.Pos,
+			Args:     []parse.Node{parse.NewIdentifier(escapeFunc).SetPos(n.Pos)},
+		})
+	case *parse.IfNode:
+		escapeActions(n.List)
+		escapeActions(n.ElseList)
+	case *parse.RangeNode:
+		escapeActions(n.List)
+		escapeActions(n.ElseList)
+	case *parse.WithNode:
+		escapeActions(n.List)
+		escapeActions(n.ElseList)
+	}
+}
+
+func execString(s *Spec, t *template.Template, data *TemplateData) (string, error) {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return "", s.wrapTemplateError(t.Name(), err)
+	}
+	return buf.String(), nil
+}
+
+// render executes the message templates for data.
+func (c *compiled) render(s *Spec, data *TemplateData) (Message, error) {
+	var m Message
+	var err error
+	if m.Text, err = execString(s, c.text, data); err != nil {
+		return m, err
+	}
+	m.Text = strings.TrimSpace(m.Text)
+	m.DisableLinkPreview = !c.preview
+	if c.media1 != nil {
+		u, err := execString(s, c.media1, data)
+		if err != nil {
+			return m, err
+		}
+		if u = strings.TrimSpace(u); u != "" {
+			m.Media = []Media{{Kind: c.media, URL: u}}
+		}
+	}
+	for _, g := range c.gallery {
+		u, err := execString(s, g, data)
+		if err != nil {
+			return m, err
+		}
+		if u = strings.TrimSpace(u); u != "" {
+			m.Media = append(m.Media, Media{Kind: Image, URL: u})
+		}
+	}
+	for _, b := range c.buttons {
+		var out Button
+		if out.Text, err = execString(s, b.text, data); err != nil {
+			return m, err
+		}
+		if b.url != nil {
+			if out.URL, err = execString(s, b.url, data); err != nil {
+				return m, err
+			}
+			if out.URL = strings.TrimSpace(out.URL); out.URL == "" {
+				continue // an item without a link gets no button
+			}
+		}
+		if b.callback != nil {
+			if out.Callback, err = execString(s, b.callback, data); err != nil {
+				return m, err
+			}
+		}
+		out.Text = strings.TrimSpace(out.Text)
+		m.Buttons = append(m.Buttons, out)
+	}
+	return m, nil
+}

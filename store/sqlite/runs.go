@@ -1,0 +1,389 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/heraldcli/herald/audience"
+	"github.com/heraldcli/herald/campaign"
+	"github.com/heraldcli/herald/sources"
+)
+
+// Plan implements campaign.Store.
+func (s *Store) Plan(ctx context.Context, req campaign.PlanRequest) (campaign.Run, error) {
+	items, err := json.Marshal(nonNilItems(req.Items))
+	if err != nil {
+		return campaign.Run{}, fmt.Errorf("encode items: %w", err)
+	}
+	var runID int64
+	var conflict *campaign.RunConflict
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if req.IdempotencyKey != "" {
+			if r, err := queryRun(ctx, tx, "WHERE campaign = ? AND idempotency_key = ?", req.Campaign, req.IdempotencyKey); err == nil {
+				conflict = &campaign.RunConflict{Err: campaign.ErrDuplicateKey, Run: r}
+				return conflict
+			} else if !errors.Is(err, campaign.ErrNotFound) {
+				return err
+			}
+		}
+		if r, err := queryRun(ctx, tx, "WHERE campaign = ? AND state IN ('planning','sending','paused','aborted')", req.Campaign); err == nil {
+			conflict = &campaign.RunConflict{Err: campaign.ErrRunActive, Run: r}
+			return conflict
+		} else if !errors.Is(err, campaign.ErrNotFound) {
+			return err
+		}
+		var key any
+		if req.IdempotencyKey != "" {
+			key = req.IdempotencyKey
+		}
+		res, err := tx.ExecContext(ctx, q("InsertRun"), req.Campaign, req.Trigger, key, string(items), ms(req.Now))
+		if err != nil {
+			return fmt.Errorf("insert run: %w", err)
+		}
+		if runID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if len(req.Seen) > 0 {
+			stmt, err := tx.PrepareContext(ctx, q("MarkSeen"))
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for _, k := range req.Seen {
+				if _, err := stmt.ExecContext(ctx, req.Campaign, k, runID, ms(req.Now)); err != nil {
+					return fmt.Errorf("mark item seen: %w", err)
+				}
+			}
+		}
+		if src := req.Source; src != nil {
+			if _, err := tx.ExecContext(ctx, q("SaveSourceState"), req.Campaign, src.URL, src.Validators.ETag,
+				src.Validators.LastModified, ms(req.Now)); err != nil {
+				return fmt.Errorf("save source state: %w", err)
+			}
+		}
+		if req.Parts > 0 && len(req.Channels) > 0 {
+			// One statement: SQLite streams the segment into the ledger,
+			// so planning memory does not grow with the audience.
+			where, args := segmentWhere(req.Channels, []audience.Status{audience.Subscribed}, req.Segment)
+			stmt := `WITH RECURSIVE parts(seq) AS (SELECT 0 UNION ALL SELECT seq + 1 FROM parts WHERE seq + 1 < ?)
+INSERT INTO deliveries (run_id, subscriber_id, seq, channel, route, state)
+SELECT ?, s.id, parts.seq, s.channel, CASE s.channel WHEN 'telegram' THEN 'bot' ELSE 'standard' END, 'pending'
+FROM parts, subscribers s WHERE ` + where + ` ORDER BY parts.seq, s.id`
+			all := append([]any{req.Parts, runID}, args...)
+			if _, err := tx.ExecContext(ctx, stmt, all...); err != nil {
+				return fmt.Errorf("plan deliveries: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, q("PlanDone"), runID); err != nil {
+			return err
+		}
+		return nil
+	})
+	if conflict != nil {
+		return conflict.Run, conflict
+	}
+	if err != nil {
+		return campaign.Run{}, fmt.Errorf("plan run of %s: %w", req.Campaign, err)
+	}
+	return s.Run(ctx, runID)
+}
+
+func nonNilItems(items []sources.Item) []sources.Item {
+	if items == nil {
+		return []sources.Item{}
+	}
+	return items
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func scanRun(sc interface{ Scan(...any) error }) (campaign.Run, error) {
+	var (
+		r                          campaign.Run
+		state, items               string
+		created, started, finished int64
+	)
+	if err := sc.Scan(&r.ID, &r.Campaign, &r.Trigger, &r.IdempotencyKey, &state, &items, &r.Error, &created, &started, &finished); err != nil {
+		return r, err
+	}
+	r.State = campaign.RunState(state)
+	if err := json.Unmarshal([]byte(items), &r.Items); err != nil {
+		return r, fmt.Errorf("decode items of run %d: %w", r.ID, err)
+	}
+	r.CreatedAt, r.StartedAt, r.FinishedAt = fromMS(created), fromMS(started), fromMS(finished)
+	return r, nil
+}
+
+func queryRun(ctx context.Context, db querier, where string, args ...any) (campaign.Run, error) {
+	r, err := scanRun(db.QueryRowContext(ctx, q("RunColumns")+" "+where+" ORDER BY id DESC LIMIT 1", args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, campaign.ErrNotFound
+	}
+	return r, err
+}
+
+// Run implements campaign.Store.
+func (s *Store) Run(ctx context.Context, id int64) (campaign.Run, error) {
+	return queryRun(ctx, s.r, "WHERE id = ?", id)
+}
+
+// RunByKey implements campaign.Store.
+func (s *Store) RunByKey(ctx context.Context, camp, key string) (campaign.Run, error) {
+	return queryRun(ctx, s.r, "WHERE campaign = ? AND idempotency_key = ?", camp, key)
+}
+
+// ActiveRun implements campaign.Store.
+func (s *Store) ActiveRun(ctx context.Context, camp string) (campaign.Run, error) {
+	return queryRun(ctx, s.r, "WHERE campaign = ? AND state IN ('planning','sending','paused','aborted')", camp)
+}
+
+// Runs implements campaign.Store.
+func (s *Store) Runs(ctx context.Context, f campaign.RunFilter) ([]campaign.Run, error) {
+	query, args := q("RunColumns"), []any{}
+	if f.Campaign != "" {
+		query += " WHERE campaign = ?"
+		args = append(args, f.Campaign)
+	}
+	query += " ORDER BY id DESC"
+	if f.Limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []campaign.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Counts implements campaign.Store.
+func (s *Store) Counts(ctx context.Context, runID int64) (campaign.Counts, error) {
+	c := campaign.Counts{Reasons: []campaign.ReasonCount{}}
+	rows, err := s.r.QueryContext(ctx, q("Counts"), runID)
+	if err != nil {
+		return c, fmt.Errorf("count deliveries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state, reason string
+		var n int
+		if err := rows.Scan(&state, &reason, &n); err != nil {
+			return c, err
+		}
+		c.Targeted += n
+		switch campaign.DeliveryState(state) {
+		case campaign.Pending:
+			c.Pending += n
+		case campaign.Sending:
+			c.Sending += n
+		case campaign.Sent, campaign.Delivered, campaign.Read:
+			c.Sent += n
+		case campaign.Failed:
+			c.Failed += n
+		case campaign.Skipped:
+			c.Skipped += n
+		case campaign.Unknown:
+			c.Unknown += n
+		}
+		if reason != "" {
+			c.Reasons = append(c.Reasons, campaign.ReasonCount{State: campaign.DeliveryState(state), Reason: reason, Count: n})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return c, err
+	}
+	var first, last int64
+	if err := s.r.QueryRowContext(ctx, q("SentSpan"), runID).Scan(&first, &last); err != nil {
+		return c, fmt.Errorf("count deliveries: %w", err)
+	}
+	c.FirstSentAt, c.LastSentAt = fromMS(first), fromMS(last)
+	return c, nil
+}
+
+// AcquireRun implements campaign.Store.
+func (s *Store) AcquireRun(ctx context.Context, runID int64, owner string, now time.Time, ttl time.Duration) (int, error) {
+	var recovered int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var state, holder string
+		var until int64
+		err := tx.QueryRowContext(ctx, q("RunLease"), runID).Scan(&state, &holder, &until)
+		if errors.Is(err, sql.ErrNoRows) {
+			return campaign.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if !campaign.RunState(state).Resumable() {
+			return campaign.ErrRunFinished
+		}
+		if holder != "" && holder != owner && until > ms(now) {
+			return campaign.ErrRunBusy
+		}
+		res, err := tx.ExecContext(ctx, q("RecoverSending"), ms(now), runID)
+		if err != nil {
+			return fmt.Errorf("recover run %d: %w", runID, err)
+		}
+		n, _ := res.RowsAffected()
+		recovered = int(n)
+		_, err = tx.ExecContext(ctx, q("TakeLease"), owner, ms(now.Add(ttl)), ms(now), runID)
+		return err
+	})
+	return recovered, err
+}
+
+// RenewRun implements campaign.Store.
+func (s *Store) RenewRun(ctx context.Context, runID int64, owner string, now time.Time, ttl time.Duration) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q("RenewLease"), ms(now.Add(ttl)), runID, owner)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return campaign.ErrRunBusy
+		}
+		return nil
+	})
+}
+
+// ReleaseRun implements campaign.Store.
+func (s *Store) ReleaseRun(ctx context.Context, runID int64, owner string, state campaign.RunState, errMsg string, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q("ReleaseLease"), string(state), errMsg, string(state), ms(now), runID, owner)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return campaign.ErrRunBusy
+		}
+		return nil
+	})
+}
+
+// CancelRun implements campaign.Store.
+func (s *Store) CancelRun(ctx context.Context, runID int64, now time.Time) (int, error) {
+	var skipped int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var state, holder string
+		var until int64
+		err := tx.QueryRowContext(ctx, q("RunLease"), runID).Scan(&state, &holder, &until)
+		if errors.Is(err, sql.ErrNoRows) {
+			return campaign.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if !campaign.RunState(state).Resumable() {
+			return campaign.ErrRunFinished
+		}
+		if holder != "" && until > ms(now) {
+			return campaign.ErrRunBusy
+		}
+		if _, err := tx.ExecContext(ctx, q("RecoverSending"), ms(now), runID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, q("CancelPending"), ms(now), runID)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		skipped = int(n)
+		_, err = tx.ExecContext(ctx, q("CancelRun"), ms(now), runID)
+		return err
+	})
+	return skipped, err
+}
+
+// Pending implements campaign.Store.
+func (s *Store) Pending(ctx context.Context, runID, afterID int64, limit int) ([]campaign.Claim, error) {
+	rows, err := s.r.QueryContext(ctx, q("Pending"), runID, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read pending deliveries: %w", err)
+	}
+	defer rows.Close()
+	out := make([]campaign.Claim, 0, limit)
+	for rows.Next() {
+		var c campaign.Claim
+		var tags, status string
+		var lia int64
+		sub := &c.Subscriber
+		if err := rows.Scan(&c.DeliveryID, &c.Seq, &sub.ID, &sub.Channel, &sub.Address, &sub.Name, &sub.Locale,
+			&sub.Timezone, &tags, &status, &lia); err != nil {
+			return nil, err
+		}
+		sub.Tags, sub.Status, sub.LastInboundAt = parseTags(tags), audience.Status(status), fromMS(lia)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Apply implements campaign.Store.
+func (s *Store) Apply(ctx context.Context, b campaign.Batch) ([]int64, error) {
+	var marked []int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		marked = marked[:0]
+		at := ms(b.At)
+		if len(b.Outcomes) > 0 {
+			rec, err := tx.PrepareContext(ctx, q("RecordOutcome"))
+			if err != nil {
+				return err
+			}
+			defer rec.Close()
+			for _, o := range b.Outcomes {
+				if _, err := rec.ExecContext(ctx, string(o.State), o.Reason, o.Error, strings.Join(o.MessageIDs, ","), at, o.DeliveryID, b.RunID); err != nil {
+					return fmt.Errorf("record delivery %d: %w", o.DeliveryID, err)
+				}
+				if o.SubscriberID == 0 {
+					continue
+				}
+				if o.SubscriberStatus != "" {
+					if _, err := tx.ExecContext(ctx, q("SetSubscriberStatus"), string(o.SubscriberStatus), at, o.SubscriberID); err != nil {
+						return fmt.Errorf("update subscriber %d: %w", o.SubscriberID, err)
+					}
+				}
+				if o.NewAddress != "" {
+					// OR IGNORE: if the new address is already another
+					// subscriber, keep both rows as they are.
+					if _, err := tx.ExecContext(ctx, "UPDATE OR IGNORE"+strings.TrimPrefix(q("SetSubscriberAddress"), "UPDATE"), o.NewAddress, at, o.SubscriberID); err != nil {
+						return fmt.Errorf("update subscriber %d: %w", o.SubscriberID, err)
+					}
+				}
+			}
+		}
+		if len(b.Sending) > 0 {
+			mark, err := tx.PrepareContext(ctx, q("MarkSending"))
+			if err != nil {
+				return err
+			}
+			defer mark.Close()
+			for _, id := range b.Sending {
+				res, err := mark.ExecContext(ctx, at, id, b.RunID)
+				if err != nil {
+					return fmt.Errorf("mark delivery %d sending: %w", id, err)
+				}
+				if n, _ := res.RowsAffected(); n == 1 {
+					marked = append(marked, id)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return marked, nil
+}

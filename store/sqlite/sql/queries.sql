@@ -1,0 +1,100 @@
+-- Named queries used by store/sqlite. Each starts with "-- name: Name".
+-- Segment filters are appended in Go (segment.go) because their shape
+-- depends on the campaign.
+
+-- name: UpsertSubscriberSelect
+SELECT id, name, locale, timezone, tags, status, consent_at, consent_source, consent_ref, consent_proof
+FROM subscribers WHERE channel = ? AND address = ?;
+
+-- name: InsertSubscriber
+INSERT INTO subscribers (channel, address, name, locale, timezone, tags, status,
+    consent_at, consent_source, consent_ref, consent_proof, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: UpdateSubscriber
+UPDATE subscribers SET name = ?, locale = ?, timezone = ?, tags = ?,
+    consent_at = ?, consent_source = ?, consent_ref = ?, consent_proof = ?, updated_at = ?
+WHERE id = ?;
+
+-- name: SourceState
+SELECT etag, last_modified, fetched_at FROM source_state WHERE campaign = ? AND url = ?;
+
+-- name: SaveSourceState
+INSERT INTO source_state (campaign, url, etag, last_modified, fetched_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (campaign, url) DO UPDATE SET etag = excluded.etag,
+    last_modified = excluded.last_modified, fetched_at = excluded.fetched_at;
+
+-- name: ItemSeen
+SELECT 1 FROM items_seen WHERE campaign = ? AND key = ?;
+
+-- name: MarkSeen
+INSERT INTO items_seen (campaign, key, run_id, seen_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (campaign, key) DO NOTHING;
+
+-- name: InsertRun
+INSERT INTO runs (campaign, trigger, idempotency_key, state, items, created_at)
+VALUES (?, ?, ?, 'planning', ?, ?);
+
+-- name: PlanDone
+UPDATE runs SET state = 'sending' WHERE id = ?;
+
+-- name: RunColumns
+SELECT id, campaign, trigger, COALESCE(idempotency_key, ''), state, items, error,
+    created_at, started_at, finished_at FROM runs
+
+-- name: Counts
+SELECT state, reason, COUNT(*) FROM deliveries WHERE run_id = ? GROUP BY state, reason;
+
+-- name: SentSpan
+SELECT COALESCE(MIN(finished_at), 0), COALESCE(MAX(finished_at), 0)
+FROM deliveries WHERE run_id = ? AND state IN ('sent', 'delivered', 'read');
+
+-- name: RunLease
+SELECT state, owner, lease_until FROM runs WHERE id = ?;
+
+-- name: TakeLease
+UPDATE runs SET owner = ?, lease_until = ?, state = 'sending', error = '',
+    started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END
+WHERE id = ?;
+
+-- name: RecoverSending
+UPDATE deliveries SET state = 'unknown', reason = 'interrupted',
+    error = 'the process sending this message stopped before its outcome was recorded',
+    finished_at = ?
+WHERE run_id = ? AND state = 'sending';
+
+-- name: RenewLease
+UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ?;
+
+-- name: ReleaseLease
+UPDATE runs SET owner = '', lease_until = 0, state = ?, error = ?,
+    finished_at = CASE WHEN ? IN ('done', 'cancelled') THEN ? ELSE finished_at END
+WHERE id = ? AND owner = ?;
+
+-- name: CancelPending
+UPDATE deliveries SET state = 'skipped', reason = 'cancelled', finished_at = ?
+WHERE run_id = ? AND state = 'pending';
+
+-- name: CancelRun
+UPDATE runs SET state = 'cancelled', owner = '', lease_until = 0, finished_at = ? WHERE id = ?;
+
+-- name: Pending
+SELECT d.id, d.seq, s.id, s.channel, s.address, s.name, s.locale, s.timezone, s.tags, s.status,
+    s.last_inbound_at
+FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+WHERE d.run_id = ? AND d.state = 'pending' AND d.id > ?
+ORDER BY d.id LIMIT ?;
+
+-- name: MarkSending
+UPDATE deliveries SET state = 'sending', attempts = attempts + 1, started_at = ?
+WHERE id = ? AND run_id = ? AND state = 'pending';
+
+-- name: RecordOutcome
+UPDATE deliveries SET state = ?, reason = ?, error = ?, message_ids = ?, finished_at = ?
+WHERE id = ? AND run_id = ?;
+
+-- name: SetSubscriberStatus
+UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?;
+
+-- name: SetSubscriberAddress
+UPDATE subscribers SET address = ?, updated_at = ? WHERE id = ?;
