@@ -115,8 +115,8 @@ func WriteTable(w io.Writer, s Summary) error {
 	if c.Pending+c.Sending > 0 {
 		fmt.Fprintf(tw, "Pending\t%d\n", c.Pending+c.Sending)
 	}
-	if s.DurationSeconds > 0 {
-		fmt.Fprintf(tw, "Duration\t%s\n", time.Duration(s.DurationSeconds*float64(time.Second)).Round(10*time.Millisecond))
+	if s.StartedAt != nil {
+		fmt.Fprintf(tw, "Duration\t%s\n", time.Duration(s.DurationSeconds*float64(time.Second)).Round(time.Millisecond))
 	}
 	if s.SendRate > 0 {
 		fmt.Fprintf(tw, "Send rate\t%.1f/s\n", s.SendRate)

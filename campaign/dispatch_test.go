@@ -1,0 +1,392 @@
+package campaign_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/heraldcli/herald/audience"
+	"github.com/heraldcli/herald/campaign"
+	"github.com/heraldcli/herald/channels/sandbox"
+	"github.com/heraldcli/herald/channels/telegram"
+	"github.com/heraldcli/herald/sources"
+	"github.com/heraldcli/herald/store/sqlite"
+)
+
+const goodToken = "4242:sandbox-token"
+
+type bundle struct {
+	sb     *sandbox.Server
+	url    string
+	store  *sqlite.Store
+	engine *campaign.Engine
+	items  []sources.Item
+}
+
+type setupOpts struct {
+	subscribers int
+	sandbox     sandbox.Options
+	token       string
+	rate        float64 // herald's own rate; default high so the sandbox limits
+	send        campaign.SendOptions
+}
+
+// setup starts a sandbox over real HTTP, opens a real SQLite file and imports
+// n subscribers with chat ids 1001, 1002, …
+func setup(t *testing.T, o setupOpts) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	sb := sandbox.New(o.sandbox)
+	url, err := sb.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if o.token == "" {
+		o.token = goodToken
+	}
+	if o.rate == 0 {
+		o.rate = 1000
+	}
+	tg, err := telegram.New(telegram.Config{Token: o.token, APIURL: url, Rate: o.rate, PaidBroadcast: o.rate > 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subs []audience.Subscriber
+	for i := range o.subscribers {
+		subs = append(subs, audience.Subscriber{Channel: "telegram", Address: fmt.Sprint(1001 + i), Name: fmt.Sprintf("Sub <%d> & *co*", i),
+			Tags: []string{"all"}, Status: audience.Subscribed, Consent: audience.Consent{At: time.Now().Add(-time.Hour), Source: "import"}})
+	}
+	if _, err := st.Upsert(ctx, subs, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if o.send.Backoff == 0 {
+		o.send.Backoff = 5 * time.Millisecond
+	}
+	b := &bundle{sb: sb, url: url, store: st}
+	b.engine = &campaign.Engine{
+		Store:      st,
+		Channels:   map[string]campaign.Channel{"telegram": tg},
+		OpenSource: func(*campaign.SourceSpec) (campaign.Source, error) { return fakeSource{b}, nil },
+		Send:       o.send,
+	}
+	return b
+}
+
+type fakeSource struct{ b *bundle }
+
+func (f fakeSource) Fetch(context.Context, sources.Validators) (sources.Result, error) {
+	return sources.Result{Items: f.b.items}, nil
+}
+
+func spec(t *testing.T, yaml string) *campaign.Spec {
+	t.Helper()
+	s, err := campaign.ParseSpec("c.yaml", "c", []byte(yaml), []string{"telegram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+const staticSpec = "channels: [telegram]\nmode: static\nmessage:\n  text: \"Hello **{{ .Subscriber.Name }}**\"\n"
+
+// send plans and dispatches one run of s.
+func (b *bundle) send(t *testing.T, ctx context.Context, s *campaign.Spec) campaign.Result {
+	t.Helper()
+	d, err := b.engine.Prepare(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Problems) > 0 {
+		t.Fatalf("lint: %+v", d.Problems)
+	}
+	run, err := b.engine.Plan(ctx, d, "manual", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.engine.Dispatch(ctx, s, run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// perChat counts the sandbox's accepted messages per chat.
+func (b *bundle) perChat() map[string]int {
+	out := map[string]int{}
+	for _, m := range b.sb.Messages() {
+		out[m.Chat]++
+	}
+	return out
+}
+
+// assertNoneTwice fails if any chat got more than want messages.
+func (b *bundle) assertNoneTwice(t *testing.T, want int) {
+	t.Helper()
+	for chat, n := range b.perChat() {
+		if n > want {
+			t.Errorf("chat %s got %d messages, want at most %d", chat, n, want)
+		}
+	}
+}
+
+func reason(c campaign.Counts, state campaign.DeliveryState, r string) int {
+	for _, rc := range c.Reasons {
+		if rc.State == state && rc.Reason == r {
+			return rc.Count
+		}
+	}
+	return 0
+}
+
+func TestDispatchSendsEveryoneOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{subscribers: 120})
+	res := b.send(t, context.Background(), spec(t, staticSpec))
+	c := res.Counts
+	if res.Ending != campaign.Completed || res.Run.State != campaign.RunDone || c.Targeted != 120 || c.Sent != 120 {
+		t.Fatalf("ending %s, run %+v, counts %+v", res.Ending, res.Run, c)
+	}
+	if got := len(b.sb.Messages()); got != 120 {
+		t.Fatalf("sandbox accepted %d messages, want 120", got)
+	}
+	b.assertNoneTwice(t, 1)
+	m := b.sb.Messages()[0]
+	if !strings.HasPrefix(m.Plain, "Hello Sub <") || !strings.Contains(m.Plain, "& *co*") {
+		t.Fatalf("hostile names must arrive literally, got %q (sent %q)", m.Plain, m.Text)
+	}
+}
+
+func TestDispatch429StormDeliversAllNoneTwice(t *testing.T) {
+	t.Parallel()
+	// The sandbox allows 40/s with a burst of 10; herald is told 1000/s, so
+	// it runs into 429 retry_after and must pause the bot and retry.
+	b := setup(t, setupOpts{subscribers: 80, sandbox: sandbox.Options{Rate: 40, Burst: 10, PaidRate: 40}})
+	res := b.send(t, context.Background(), spec(t, staticSpec))
+	if res.Counts.Sent != 80 || res.Ending != campaign.Completed {
+		t.Fatalf("counts %+v, ending %s", res.Counts, res.Ending)
+	}
+	rejected := 0
+	for _, r := range b.sb.Requests() {
+		if r.Status == 429 {
+			rejected++
+		}
+	}
+	if rejected == 0 {
+		t.Fatal("the sandbox never answered 429: the test did not exercise the storm")
+	}
+	if got := len(b.sb.Messages()); got != 80 {
+		t.Fatalf("sandbox accepted %d, want 80", got)
+	}
+	b.assertNoneTwice(t, 1)
+}
+
+func TestDispatchRecipientErrorsUpdateTheAudience(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{subscribers: 8})
+	b.sb.SetChat("1001", sandbox.ChatBlocked)
+	b.sb.SetChat("1002", sandbox.ChatDeactivated)
+	b.sb.SetChat("1003", sandbox.ChatNotFound)
+	b.sb.SetChat("1004", sandbox.ChatNoConversation)
+	b.sb.SetChat("1005", sandbox.ChatMigrated(-1009999))
+	res := b.send(t, context.Background(), spec(t, staticSpec))
+	c := res.Counts
+	if c.Sent != 4 || c.Failed != 4 || reason(c, campaign.Failed, "blocked") != 2 ||
+		reason(c, campaign.Failed, "chat_not_found") != 1 || reason(c, campaign.Failed, "no_consent") != 1 {
+		t.Fatalf("counts %+v", c)
+	}
+	status := map[string]audience.Status{}
+	b.store.Subscribers(context.Background(), audience.Filter{}, func(s audience.Subscriber) error {
+		status[s.Address] = s.Status
+		return nil
+	})
+	want := map[string]audience.Status{"1001": audience.Blocked, "1002": audience.Blocked, "1003": audience.Invalid,
+		"1004": audience.Subscribed, "-1009999": audience.Subscribed, "1006": audience.Subscribed}
+	for addr, st := range want {
+		if status[addr] != st {
+			t.Errorf("subscriber %s: %s, want %s (all: %v)", addr, status[addr], st, status)
+		}
+	}
+	if b.perChat()["-1009999"] != 1 {
+		t.Errorf("the migrated group did not get its message at the new id: %v", b.perChat())
+	}
+	// A second run skips nobody it should not and messages nobody blocked.
+	b.sb.Reset()
+	res = b.send(t, context.Background(), spec(t, staticSpec))
+	if res.Counts.Targeted != 5 || b.perChat()["1001"] != 0 {
+		t.Fatalf("second run: %+v, chats %v", res.Counts, b.perChat())
+	}
+}
+
+func TestDispatchInvalidTokenAbortsThenResumes(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{subscribers: 30, token: "4242:wrong", sandbox: sandbox.Options{Tokens: []string{goodToken}}})
+	s := spec(t, staticSpec)
+	res := b.send(t, context.Background(), s)
+	if res.Ending != campaign.Aborted || res.Run.State != campaign.RunAborted || !strings.Contains(res.Reason, "token") {
+		t.Fatalf("ending %s, state %s, reason %q", res.Ending, res.Run.State, res.Reason)
+	}
+	if c := res.Counts; c.Pending != 30 || c.Failed != 0 || c.Sent != 0 {
+		t.Fatalf("an invalid token must fail nobody: %+v", c)
+	}
+	// With the token fixed, the same run resumes and finishes.
+	tg, _ := telegram.New(telegram.Config{Token: goodToken, APIURL: b.url, Rate: 1000, PaidBroadcast: true})
+	b.engine.Channels["telegram"] = tg
+	res, err := b.engine.Dispatch(context.Background(), s, res.Run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.State != campaign.RunDone || res.Counts.Sent != 30 {
+		t.Fatalf("after resume: %s %+v", res.Run.State, res.Counts)
+	}
+	b.assertNoneTwice(t, 1)
+}
+
+func TestDispatchHonoursUnsubscribeAtClaimTime(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{subscribers: 10})
+	ctx := context.Background()
+	s := spec(t, staticSpec)
+	d, err := b.engine.Prepare(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := b.engine.Plan(ctx, d, "manual", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Planned, then two people say stop before their turn.
+	b.store.SetStatus(ctx, "telegram", "1003", audience.Unsubscribed, time.Now())
+	b.store.SetStatus(ctx, "telegram", "1007", audience.Blocked, time.Now())
+	res, err := b.engine.Dispatch(ctx, s, run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Counts
+	if c.Sent != 8 || reason(c, campaign.Skipped, "unsubscribed") != 1 || reason(c, campaign.Skipped, "blocked") != 1 {
+		t.Fatalf("counts %+v", c)
+	}
+	if n := b.perChat(); n["1003"] != 0 || n["1007"] != 0 {
+		t.Fatalf("messaged someone who said stop: %v", n)
+	}
+}
+
+func TestDispatchRetries5xxAndRecordsDropsAsUnknown(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{subscribers: 200, send: campaign.SendOptions{MaxRetries: 8, RequestTimeout: 5 * time.Second}})
+	b.sb.SetFaults(sandbox.Faults{ErrorRate: 0.3, DropRate: 0.1})
+	res := b.send(t, context.Background(), spec(t, staticSpec))
+	c := res.Counts
+	if c.Sent+c.Unknown+c.Failed != 200 || c.Pending != 0 || c.Sending != 0 {
+		t.Fatalf("every delivery must end in one terminal state: %+v", c)
+	}
+	if c.Unknown == 0 {
+		t.Fatal("drops produced no unknown outcomes: the test did not exercise them")
+	}
+	// 5xx are retried (the request never took effect); drops are not
+	// retried (it did): the sandbox saw nobody twice.
+	b.assertNoneTwice(t, 1)
+	if got := len(b.sb.Messages()); got != c.Sent+c.Unknown {
+		t.Fatalf("sandbox accepted %d, ledger says sent %d + unknown %d", got, c.Sent, c.Unknown)
+	}
+}
+
+func TestDispatchStopLeavesTheRestPendingAndResumeFinishes(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{subscribers: 60, send: campaign.SendOptions{Workers: 4}})
+	b.sb.SetFaults(sandbox.Faults{Latency: 20 * time.Millisecond})
+	s := spec(t, staticSpec)
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	d, err := b.engine.Prepare(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := b.engine.Plan(ctx, d, "manual", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.engine.Dispatch(ctx, s, run, func(done, total int) {
+		if done >= 10 {
+			once.Do(cancel)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Counts
+	if res.Ending != campaign.Interrupted || res.Run.State != campaign.RunPaused || c.Sending != 0 || c.Unknown != 0 || c.Pending == 0 {
+		t.Fatalf("stop: ending %s, state %s, counts %+v", res.Ending, res.Run.State, c)
+	}
+	if got := len(b.sb.Messages()); got != c.Sent {
+		t.Fatalf("in-flight requests must finish and be recorded: sandbox %d, sent %d", got, c.Sent)
+	}
+	res, err = b.engine.Dispatch(context.Background(), s, res.Run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.State != campaign.RunDone || res.Counts.Sent != 60 {
+		t.Fatalf("after resume: %s %+v", res.Run.State, res.Counts)
+	}
+	b.assertNoneTwice(t, 1)
+}
+
+func TestDispatchLongRetryAfterPausesTheRun(t *testing.T) {
+	t.Parallel()
+	// 1 message/s with a burst of 1: the second gets retry_after ≥ 1s,
+	// longer than MaxPause.
+	b := setup(t, setupOpts{subscribers: 5, sandbox: sandbox.Options{Rate: 1, Burst: 1, PaidRate: 1},
+		send: campaign.SendOptions{MaxPause: 100 * time.Millisecond, Workers: 1}})
+	res := b.send(t, context.Background(), spec(t, staticSpec))
+	if res.Ending != campaign.RateLimitPaused || res.Run.State != campaign.RunPaused || res.Counts.Pending == 0 {
+		t.Fatalf("ending %s state %s counts %+v", res.Ending, res.Run.State, res.Counts)
+	}
+	if res.Counts.Sent+res.Counts.Pending != 5 {
+		t.Fatalf("a refused request is pending, not lost: %+v", res.Counts)
+	}
+}
+
+func TestEachModeSendsItemsInOrderAndOnlyNewOnes(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{subscribers: 4})
+	now := time.Now()
+	b.items = []sources.Item{ // newest first, as sources return them
+		{Key: "c", Title: "Third", Published: now},
+		{Key: "b", Title: "Second", Published: now.Add(-time.Hour)},
+		{Key: "a", Title: "First", Published: now.Add(-2 * time.Hour)},
+	}
+	s := spec(t, "channels: [telegram]\nsource: {url: x, backfill: 3}\nmode: each\nmax_items: 2\nmessage: {text: \"{{ .Item.Title }}\"}\n")
+	res := b.send(t, context.Background(), s)
+	if res.Counts.Sent != 8 || len(res.Run.Items) != 2 {
+		t.Fatalf("first run: %+v items %d", res.Counts, len(res.Run.Items))
+	}
+	byChat := map[string][]string{}
+	for _, m := range b.sb.Messages() {
+		byChat[m.Chat] = append(byChat[m.Chat], m.Plain)
+	}
+	for chat, got := range byChat {
+		if strings.Join(got, ",") != "First,Second" {
+			t.Errorf("chat %s got %v, want oldest first and max_items 2", chat, got)
+		}
+	}
+	// The third item waited; the next run sends it and nothing else.
+	b.sb.Reset()
+	res = b.send(t, context.Background(), s)
+	if res.Counts.Sent != 4 || len(res.Run.Items) != 1 || res.Run.Items[0].Key != "c" {
+		t.Fatalf("second run: %+v %+v", res.Counts, res.Run.Items)
+	}
+	// Nothing new: a run with nobody targeted, done.
+	res = b.send(t, context.Background(), s)
+	if res.Counts.Targeted != 0 || res.Run.State != campaign.RunDone {
+		t.Fatalf("third run: %+v %s", res.Counts, res.Run.State)
+	}
+}

@@ -1,0 +1,449 @@
+// Package sandbox is a local emulator of the Telegram Bot API, for herald's tests, `herald demo`
+// and `herald sandbox`: the methods herald sends with (getMe, sendMessage, sendPhoto,
+// sendVideo, sendAudio, sendDocument, sendMediaGroup) under /bot<token>/<method>, answering
+// with Telegram's status codes, bodies and error descriptions; chats that block the bot, are
+// deactivated or migrate; rate limits answered with 429 and retry_after; and injected faults
+// (5xx answers, latency, connections dropped after the message was sent).
+//
+// The sandbox is stricter than Telegram, so that it is a contract check on herald's requests:
+// a parameter the official spec (telegram_spec.json, generated from the Bot API 10.1 spec)
+// does not define for the method is refused, so is an inline button with more than one
+// action, a media group of one item, and an "&" in parse_mode HTML text that starts no entity.
+//
+// A control API under /__sandbox/ lists what was sent and switches chat states, faults and
+// rate limits; GET / is a page that shows each chat's conversation. See Server.Handler.
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configures a Server.
+type Options struct {
+	// Tokens lists the bot tokens accepted; empty means any well-formed token
+	// ("<digits>:<[A-Za-z0-9_-]+>"). Any other token gets 401
+	// {"ok":false,"error_code":401,"description":"Unauthorized"}.
+	Tokens []string
+	// Rate is the global messages/second per bot token before answering 429; 0 = unlimited.
+	Rate float64
+	// Burst is how many messages a bot token may send at once; 0 means one second's worth.
+	Burst int
+	// PaidRate is the messages/second per bot token for requests with allow_paid_broadcast,
+	// which do not count against Rate; 0 means Telegram's 1000 when Rate is set.
+	PaidRate float64
+	// PerChat limits the messages to any one chat (Telegram: about 1/s, short bursts
+	// tolerated); PerGroup those to a group or channel (Telegram: 20/minute, i.e.
+	// Limit{PerSecond: 20.0 / 60, Burst: 20}). Both are off by default.
+	PerChat, PerGroup Limit
+	// LenientHTML accepts, as Telegram does, an "&" in parse_mode HTML text that starts no
+	// entity. By default the sandbox refuses it: it means a value was not escaped.
+	LenientHTML bool
+	// MaxLog bounds how many messages and requests are kept (the oldest are forgotten);
+	// 0 keeps everything.
+	MaxLog int
+	// Now is the clock for message dates and rate limits; time.Now by default.
+	Now func() time.Time
+}
+
+// Message is a message the sandbox accepted: one per successful send call (a media group is
+// one Message with one Media per item).
+type Message struct {
+	// Seq numbers accepted messages in order across all chats, from 1; it keeps counting
+	// across Reset.
+	Seq int64 `json:"seq"`
+	// ID is the message_id Telegram would give (the first item's for a media group); IDs
+	// count per chat.
+	ID      int64  `json:"id"`
+	Channel string `json:"channel"` // "telegram"
+	// Bot is the bot's id: the digits before the ':' of its token.
+	Bot string `json:"bot"`
+	// Chat is the chat_id as sent: a number, or "@username" in lower case.
+	Chat   string `json:"chat"`
+	Method string `json:"method"`
+	// Text is the text or caption as sent (for a media group, the first item's caption).
+	Text      string `json:"text"`
+	ParseMode string `json:"parse_mode,omitempty"`
+	// Plain is what the recipient reads: Text with its markup parsed, as Telegram shows it.
+	Plain   string    `json:"plain"`
+	Media   []Media   `json:"media,omitempty"`
+	Buttons []Button  `json:"buttons,omitempty"`
+	Silent  bool      `json:"silent,omitempty"` // disable_notification
+	Paid    bool      `json:"paid,omitempty"`   // allow_paid_broadcast
+	Time    time.Time `json:"time"`
+}
+
+// Media is a photo, video, audio file or document of a message.
+type Media struct {
+	Kind string `json:"kind"` // "photo", "video", "audio", "document" or "live_photo"
+	// URL is the file as sent: an http(s) URL, a file_id, or "upload:<filename>" for a file
+	// uploaded with the request.
+	URL string `json:"url"`
+	// Caption is the item's caption as sent, in a media group.
+	Caption   string `json:"caption,omitempty"`
+	MessageID int64  `json:"message_id"`
+}
+
+// Button is an inline keyboard button.
+type Button struct {
+	Text     string `json:"text"`
+	URL      string `json:"url,omitempty"`
+	Callback string `json:"callback,omitempty"` // callback_data
+	Row      int    `json:"row"`                // from 0
+}
+
+// ChatState is how a chat answers the bot.
+type ChatState string
+
+const (
+	ChatOK             ChatState = "ok" // the default for every chat
+	ChatBlocked        ChatState = "blocked"
+	ChatDeactivated    ChatState = "deactivated"
+	ChatKicked         ChatState = "kicked"
+	ChatNotFound       ChatState = "not_found"
+	ChatNoConversation ChatState = "no_conversation"
+)
+
+const migratedPrefix = "migrated:"
+
+// ChatMigrated is the state of a group upgraded to the supergroup newChatID.
+func ChatMigrated(newChatID int64) ChatState {
+	return ChatState(migratedPrefix + strconv.FormatInt(newChatID, 10))
+}
+
+// Validate returns an error that says what is wrong when s is not a chat state.
+func (s ChatState) Validate() error {
+	switch s {
+	case ChatOK, ChatBlocked, ChatDeactivated, ChatKicked, ChatNotFound, ChatNoConversation:
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(string(s), migratedPrefix); ok {
+		if id, err := strconv.ParseInt(rest, 10, 64); err == nil && id != 0 {
+			return nil
+		}
+		return fmt.Errorf("chat state %q: want migrated:<new chat id>, e.g. migrated:-1001234567890", s)
+	}
+	return fmt.Errorf("chat state %q: want one of ok, blocked, deactivated, kicked, not_found, no_conversation or migrated:<new chat id>", s)
+}
+
+// Faults are failures the sandbox injects into Bot API answers.
+type Faults struct {
+	// ErrorRate is the fraction of requests answered 500 or 502 before being processed (and
+	// so not recorded).
+	ErrorRate float64 `json:"error_rate"`
+	// Latency delays every answer, after the request was processed.
+	Latency time.Duration `json:"latency"`
+	// DropRate is the fraction of accepted sends that are processed and recorded and then
+	// get no answer: the connection is closed, an ambiguous outcome for the client.
+	DropRate float64 `json:"drop_rate"`
+}
+
+// Request is a Bot API request the sandbox received.
+type Request struct {
+	Seq    int64  `json:"seq"`
+	Bot    string `json:"bot"`    // the bot's id, the digits before the ':' of its token
+	Method string `json:"method"` // as in the URL
+	// Format is how the parameters came: "json", "form", "multipart" or "query".
+	Format string `json:"format,omitempty"`
+	// Fields are the names of the top-level parameters present, sorted.
+	Fields      []string  `json:"fields"`
+	Status      int       `json:"status"`
+	Description string    `json:"description,omitempty"` // the error's, when not ok
+	Time        time.Time `json:"time"`
+}
+
+// Server is the sandbox. It is safe for concurrent use.
+type Server struct {
+	spec        *apiSpec
+	now         func() time.Time
+	tokens      map[string]bool
+	lenientHTML bool
+	limits      *limits
+	faults      atomic.Pointer[Faults]
+	chats       atomic.Pointer[map[string]ChatState] // copy on write; only non-ok states
+	chatsMu     sync.Mutex                           // serializes writers of chats
+	log         messageLog
+	mux         *http.ServeMux
+
+	srvMu    sync.Mutex
+	srv      *http.Server
+	serveErr chan error
+}
+
+// New returns a sandbox configured by opts.
+func New(opts Options) *Server {
+	spec, err := loadSpec()
+	if err != nil {
+		panic("sandbox: " + err.Error()) // the embedded spec is tested; this is a build defect
+	}
+	s := &Server{
+		spec:        spec,
+		now:         opts.Now,
+		lenientHTML: opts.LenientHTML,
+		limits:      newLimits(Limit{PerSecond: opts.Rate, Burst: opts.Burst}, Limit{PerSecond: opts.PaidRate}, opts.PerChat, opts.PerGroup),
+		log:         messageLog{max: opts.MaxLog, nextID: map[string]int64{}},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if len(opts.Tokens) > 0 {
+		s.tokens = make(map[string]bool, len(opts.Tokens))
+		for _, t := range opts.Tokens {
+			s.tokens[t] = true
+		}
+	}
+	s.faults.Store(&Faults{})
+	s.chats.Store(&map[string]ChatState{})
+	s.mux = s.controlRoutes()
+	return s
+}
+
+// Handler serves everything: the Bot API under /bot<token>/<method>, the control API under
+// /__sandbox/ and the web page at /.
+func (s *Server) Handler() http.Handler { return s }
+
+// ServeHTTP implements http.Handler; see Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/bot") {
+		s.serveBotAPI(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Start listens on addr (e.g. "127.0.0.1:0"), serves in the background and returns the base
+// URL to point a Bot API client at, e.g. "http://127.0.0.1:41234". It fails when addr cannot
+// be listened on or the server was already started.
+func (s *Server) Start(addr string) (baseURL string, err error) {
+	s.srvMu.Lock()
+	defer s.srvMu.Unlock()
+	if s.srv != nil {
+		return "", errors.New("sandbox: already started")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("sandbox: listen on %s: %w", addr, err)
+	}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.serveErr = make(chan error, 1)
+	go func(srv *http.Server) { s.serveErr <- srv.Serve(ln) }(s.srv)
+	tcp := ln.Addr().(*net.TCPAddr)
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "127.0.0.1" // listening everywhere, loopback included
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port)), nil
+}
+
+// Close stops a started server, closing its connections. It returns the error serving ended
+// with, if it was not the close itself.
+func (s *Server) Close() error {
+	s.srvMu.Lock()
+	defer s.srvMu.Unlock()
+	if s.srv == nil {
+		return nil
+	}
+	err := s.srv.Close()
+	if serveErr := <-s.serveErr; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
+		err = serveErr
+	}
+	s.srv = nil
+	return err
+}
+
+// Messages returns every accepted message, in acceptance order.
+func (s *Server) Messages() []Message { return s.log.messages(nil) }
+
+// Requests returns every Bot API request received, in order, with the fields it carried and
+// the status it was answered with.
+func (s *Server) Requests() []Request { return s.log.requestList() }
+
+// Reset forgets the messages and requests received and restarts message ids; settings (chat
+// states, faults, rate limits) stay.
+func (s *Server) Reset() { s.log.reset() }
+
+// SetChat sets how chatID ("123", "-1001234567890" or "@channel") answers the bot. It panics
+// when st is not valid (see ChatState.Validate).
+func (s *Server) SetChat(chatID string, st ChatState) {
+	if err := st.Validate(); err != nil {
+		panic("sandbox: SetChat: " + err.Error())
+	}
+	key := normalizeChatKey(chatID)
+	s.chatsMu.Lock()
+	defer s.chatsMu.Unlock()
+	old := *s.chats.Load()
+	next := make(map[string]ChatState, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	if st == ChatOK || st == "" {
+		delete(next, key)
+	} else {
+		next[key] = st
+	}
+	s.chats.Store(&next)
+}
+
+// Chats returns the chats whose state is not ok.
+func (s *Server) Chats() map[string]ChatState {
+	cur := *s.chats.Load()
+	out := make(map[string]ChatState, len(cur))
+	for k, v := range cur {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Server) chatState(key string) ChatState {
+	if st, ok := (*s.chats.Load())[key]; ok {
+		return st
+	}
+	return ChatOK
+}
+
+// SetFaults replaces the faults injected.
+func (s *Server) SetFaults(f Faults) { s.faults.Store(&f) }
+
+// CurrentFaults returns the faults injected.
+func (s *Server) CurrentFaults() Faults { return *s.faults.Load() }
+
+// SetRate sets the global messages/second per bot token and its burst (0: one second's
+// worth); perSecond 0 removes the limit. Buckets restart full.
+func (s *Server) SetRate(perSecond float64, burst int) {
+	s.limits.set(func(l *limits) { l.global = Limit{PerSecond: perSecond, Burst: burst} })
+}
+
+// SetChatLimits sets the per-chat and per-group limits (the zero Limit turns one off).
+func (s *Server) SetChatLimits(perChat, perGroup Limit) {
+	s.limits.set(func(l *limits) { l.perChat, l.perGroup = perChat, perGroup })
+}
+
+// normalizeChatKey writes a chat id as Message.Chat does: a number in decimal, a username in
+// lower case.
+func normalizeChatKey(id string) string {
+	id = strings.TrimSpace(id)
+	if strings.HasPrefix(id, "@") {
+		return strings.ToLower(id)
+	}
+	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
+		return strconv.FormatInt(n, 10)
+	}
+	return id
+}
+
+// messageLog holds what was received. Its lock is held only to append and copy.
+type messageLog struct {
+	mu       sync.Mutex
+	max      int
+	seq      int64
+	reqSeq   int64
+	epoch    int64
+	msgs     []Message
+	requests []Request
+	nextID   map[string]int64 // the last message_id given per chat
+}
+
+// lastID returns the last message id given in a chat.
+func (l *messageLog) lastID(chat string) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nextID[chat]
+}
+
+// commit gives a message its ids (n consecutive ones in its chat) and keeps it.
+func (l *messageLog) commit(m *Message, n int) (firstID int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	firstID = l.nextID[m.Chat] + 1
+	l.nextID[m.Chat] += int64(n)
+	l.seq++
+	m.Seq, m.ID = l.seq, firstID
+	for i := range m.Media {
+		m.Media[i].MessageID = firstID + int64(i)
+	}
+	l.msgs = appendBounded(l.msgs, *m, l.max)
+	return firstID
+}
+
+func (l *messageLog) addRequest(r Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reqSeq++
+	r.Seq = l.reqSeq
+	l.requests = appendBounded(l.requests, r, l.max)
+}
+
+// messages returns a copy of the messages keep accepts (all when keep is nil).
+func (l *messageLog) messages(keep func(*Message) bool) []Message {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	msgs := lastN(l.msgs, l.max)
+	out := make([]Message, 0, len(msgs))
+	for i := range msgs {
+		if keep == nil || keep(&msgs[i]) {
+			out = append(out, msgs[i])
+		}
+	}
+	return out
+}
+
+func (l *messageLog) requestList() []Request {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Request{}, lastN(l.requests, l.max)...)
+}
+
+// appendBounded appends v and, when max > 0, forgets the oldest elements beyond max — in
+// batches, so that appending stays cheap; lastN hides the excess meanwhile.
+func appendBounded[T any](s []T, v T, max int) []T {
+	s = append(s, v)
+	if max > 0 && len(s) > max+max/2 {
+		s = append(s[:0:0], s[len(s)-max:]...)
+	}
+	return s
+}
+
+func lastN[T any](s []T, n int) []T {
+	if n > 0 && len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func (l *messageLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs, l.requests = nil, nil
+	clear(l.nextID)
+	l.epoch++
+}
+
+func (l *messageLog) clearMessages() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(lastN(l.msgs, l.max))
+	l.msgs = nil
+	l.epoch++
+	return n
+}
+
+func (l *messageLog) clearRequests() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(lastN(l.requests, l.max))
+	l.requests = nil
+	return n
+}
+
+func (l *messageLog) currentEpoch() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.epoch
+}

@@ -1,0 +1,299 @@
+// Package telegram is herald's Telegram channel: it renders messages to Bot
+// API calls (parse_mode HTML), sends them with a small JSON client, and
+// classifies every error the Bot API documents so the dispatcher knows
+// whether to retry, pause, update the audience or abort.
+package telegram
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heraldcli/herald/campaign"
+)
+
+// Platform constants. Telegram does not publish exact broadcast limits; these
+// are the documented guidance (PLATFORMS.md) and can change here alone.
+const (
+	DefaultAPIURL      = "https://api.telegram.org"
+	DefaultRate        = 30   // messages per second, whole bot
+	MaxPaidRate        = 1000 // with allow_paid_broadcast
+	perChatRate        = 1    // messages per second to one chat
+	perChatBurst       = 3    // short bursts are tolerated
+	perGroupPerMinute  = 20
+	maxTextLength      = 4096
+	maxCaptionLength   = 1024
+	maxCallbackBytes   = 64
+	maxMediaGroupItems = 10
+	maxResponseBytes   = 1 << 20
+)
+
+// Config configures a Channel.
+type Config struct {
+	Token  string
+	APIURL string // default DefaultAPIURL; a self-hosted Bot API server or the sandbox
+	// Rate is messages per second for the whole bot (default 30).
+	Rate float64
+	// PaidBroadcast sets allow_paid_broadcast, letting Rate go up to 1000/s
+	// (charged in Telegram Stars above the free rate).
+	PaidBroadcast bool
+	// HTTPClient is used for every call; a default tuned for broadcasting
+	// (many idle connections per host) when nil.
+	HTTPClient *http.Client
+}
+
+// Channel sends to Telegram through one bot.
+type Channel struct {
+	cfg  Config
+	base string // APIURL + "/bot" + token + "/"
+	http *http.Client
+}
+
+var _ campaign.Channel = (*Channel)(nil)
+
+// ErrConfig is wrapped by configuration errors.
+var ErrConfig = errors.New("telegram configuration")
+
+// New returns a Channel for cfg. It returns an error wrapping ErrConfig when
+// the URL, rate or token is unusable; it makes no network call. A Channel
+// without a token can lint and prepare messages; Ready says whether it can
+// send.
+func New(cfg Config) (*Channel, error) {
+	if strings.ContainsAny(cfg.Token, "/?# \t\n") {
+		return nil, fmt.Errorf("%w: telegram.token has characters a bot token cannot have (expected 123456:ABC-DEF…)", ErrConfig)
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	if !strings.HasPrefix(cfg.APIURL, "http://") && !strings.HasPrefix(cfg.APIURL, "https://") {
+		return nil, fmt.Errorf("%w: telegram.api_url %q must start with http:// or https://", ErrConfig, cfg.APIURL)
+	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = DefaultRate
+	}
+	limit := float64(DefaultRate)
+	if cfg.PaidBroadcast {
+		limit = MaxPaidRate
+	}
+	if cfg.Rate > limit {
+		hint := ""
+		if !cfg.PaidBroadcast {
+			hint = " (enable telegram.paid_broadcast for up to 1000/s)"
+		}
+		return nil, fmt.Errorf("%w: telegram.rate %g is above Telegram's %g messages/s%s", ErrConfig, cfg.Rate, limit, hint)
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second,
+			ForceAttemptHTTP2:   true,
+		}}
+	}
+	return &Channel{cfg: cfg, base: strings.TrimRight(cfg.APIURL, "/") + "/bot" + cfg.Token + "/", http: hc}, nil
+}
+
+// Ready returns an error wrapping ErrConfig when the channel cannot send.
+func (c *Channel) Ready() error {
+	if c.cfg.Token == "" {
+		return fmt.Errorf("%w: telegram.token is not set (set HERALD_TELEGRAM_TOKEN, or telegram.token in herald.yaml)", ErrConfig)
+	}
+	return nil
+}
+
+// Name implements campaign.Channel.
+func (c *Channel) Name() string { return "telegram" }
+
+// Limits implements campaign.Channel.
+func (c *Channel) Limits() campaign.Limits {
+	return campaign.Limits{
+		PerSecond:      c.cfg.Rate,
+		Burst:          max(1, int(c.cfg.Rate)),
+		PerChat:        perChatRate,
+		PerChatBurst:   perChatBurst,
+		PerGroupMinute: perGroupPerMinute,
+	}
+}
+
+// Redact removes the bot token from s.
+func (c *Channel) Redact(s string) string {
+	if c.cfg.Token == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.cfg.Token, "<redacted>")
+}
+
+// apiResponse is the Bot API's envelope.
+type apiResponse struct {
+	OK          bool            `json:"ok"`
+	Result      json.RawMessage `json:"result"`
+	ErrorCode   int             `json:"error_code"`
+	Description string          `json:"description"`
+	Parameters  *struct {
+		RetryAfter      int   `json:"retry_after"`
+		MigrateToChatID int64 `json:"migrate_to_chat_id"`
+	} `json:"parameters"`
+}
+
+// Do implements campaign.Channel: it posts the call and classifies the answer.
+func (c *Channel) Do(ctx context.Context, call campaign.Call) ([]string, error) {
+	var res apiResponse
+	if err := c.post(ctx, call.Method, call.Body, &res); err != nil {
+		return nil, err
+	}
+	return messageIDs(res.Result), nil
+}
+
+// post sends one Bot API request and decodes a successful envelope into res.
+// Its errors are *campaign.SendError.
+func (c *Channel) post(ctx context.Context, method string, body []byte, res *apiResponse) error {
+	var wrote bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) { wrote = i.Err == nil }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, c.base+method, bytes.NewReader(body))
+	if err != nil {
+		return &campaign.SendError{Kind: campaign.Fatal, Reason: "config", Message: c.Redact(err.Error())}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.transportError(err, wrote)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		// The request arrived; only the answer was lost.
+		return c.transportError(err, true)
+	}
+	if err := json.Unmarshal(raw, res); err != nil {
+		if resp.StatusCode >= 500 {
+			return &campaign.SendError{Kind: campaign.Retryable, Code: resp.StatusCode, Reason: "server_error", Message: http.StatusText(resp.StatusCode)}
+		}
+		if resp.StatusCode == http.StatusOK {
+			return &campaign.SendError{Kind: campaign.Ambiguous, Code: resp.StatusCode, Reason: "bad_response", Message: "Telegram answered 200 with a body herald cannot read"}
+		}
+		return classify(resp.StatusCode, http.StatusText(resp.StatusCode), nil)
+	}
+	if res.OK {
+		return nil
+	}
+	code := res.ErrorCode
+	if code == 0 {
+		code = resp.StatusCode
+	}
+	return classify(code, res.Description, res)
+}
+
+func (c *Channel) transportError(err error, wrote bool) error {
+	var ue interface{ Unwrap() error }
+	inner := err
+	if errors.As(err, &ue) && ue.Unwrap() != nil {
+		inner = ue.Unwrap() // *url.Error carries the URL, and the URL the token
+	}
+	msg := c.Redact(inner.Error())
+	if !wrote {
+		return &campaign.SendError{Kind: campaign.Retryable, Reason: "unreachable", Message: msg, Err: errors.New(msg)}
+	}
+	reason := "connection_lost"
+	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		reason = "timeout"
+	}
+	return &campaign.SendError{Kind: campaign.Ambiguous, Reason: reason, Message: msg, Err: errors.New(msg)}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// classify maps a Bot API error to what herald does about it (PLATFORMS.md).
+func classify(code int, desc string, res *apiResponse) *campaign.SendError {
+	e := &campaign.SendError{Code: code, Message: desc}
+	lower := strings.ToLower(desc)
+	switch {
+	case code == http.StatusTooManyRequests:
+		e.Kind, e.Reason = campaign.RateLimited, "rate_limited"
+		secs := 1
+		if res != nil && res.Parameters != nil && res.Parameters.RetryAfter > 0 {
+			secs = res.Parameters.RetryAfter
+		}
+		e.RetryAfter = time.Duration(secs) * time.Second
+	case res != nil && res.Parameters != nil && res.Parameters.MigrateToChatID != 0:
+		e.Kind, e.Reason = campaign.Migrated, "chat_migrated"
+		e.NewAddress = strconv.FormatInt(res.Parameters.MigrateToChatID, 10)
+	case code == http.StatusUnauthorized:
+		e.Kind, e.Reason = campaign.Fatal, "unauthorized"
+		e.Message = "Telegram rejected the bot token (401 Unauthorized): check telegram.token or HERALD_TELEGRAM_TOKEN"
+	case code == http.StatusNotFound:
+		e.Kind, e.Reason = campaign.Fatal, "not_found"
+		e.Message = "Telegram answered 404 Not Found: the bot token or telegram.api_url is wrong"
+	case code == http.StatusForbidden && strings.Contains(lower, "can't initiate conversation"):
+		e.Kind, e.Reason = campaign.NoConsent, "no_consent"
+	case code == http.StatusForbidden && (strings.Contains(lower, "blocked by the user") ||
+		strings.Contains(lower, "user is deactivated") || strings.Contains(lower, "kicked") ||
+		strings.Contains(lower, "chat was deleted") || strings.Contains(lower, "not a member")):
+		e.Kind, e.Reason = campaign.RecipientBlocked, "blocked"
+	case code == http.StatusForbidden:
+		e.Kind, e.Reason = campaign.Rejected, "forbidden"
+	case code == http.StatusBadRequest && (strings.Contains(lower, "chat not found") || strings.Contains(lower, "peer_id_invalid") || strings.Contains(lower, "user not found")):
+		e.Kind, e.Reason = campaign.RecipientInvalid, "chat_not_found"
+	case code >= 500:
+		e.Kind, e.Reason = campaign.Retryable, "server_error"
+	default:
+		e.Kind, e.Reason = campaign.Rejected, "bad_request"
+	}
+	return e
+}
+
+func messageIDs(result json.RawMessage) []string {
+	var one struct {
+		MessageID int64 `json:"message_id"`
+	}
+	if json.Unmarshal(result, &one) == nil && one.MessageID != 0 {
+		return []string{strconv.FormatInt(one.MessageID, 10)}
+	}
+	var many []struct {
+		MessageID int64 `json:"message_id"`
+	}
+	if json.Unmarshal(result, &many) == nil {
+		ids := make([]string, 0, len(many))
+		for _, m := range many {
+			ids = append(ids, strconv.FormatInt(m.MessageID, 10))
+		}
+		return ids
+	}
+	return nil
+}
+
+// User is the bot's own account, from getMe.
+type User struct {
+	ID        int64  `json:"id"`
+	IsBot     bool   `json:"is_bot"`
+	FirstName string `json:"first_name"`
+	Username  string `json:"username"`
+}
+
+// GetMe checks the token and returns the bot's account.
+func (c *Channel) GetMe(ctx context.Context) (User, error) {
+	var res apiResponse
+	var u User
+	if err := c.post(ctx, "getMe", []byte("{}"), &res); err != nil {
+		return u, err
+	}
+	if err := json.Unmarshal(res.Result, &u); err != nil {
+		return u, fmt.Errorf("getMe: unreadable answer: %w", err)
+	}
+	return u, nil
+}

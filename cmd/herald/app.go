@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/heraldcli/herald/campaign"
+	"github.com/heraldcli/herald/channels/telegram"
+	"github.com/heraldcli/herald/sources/fetch"
+	"github.com/heraldcli/herald/sources/rss"
+	"github.com/heraldcli/herald/store/sqlite"
+)
+
+// knownChannels are the channels this herald can send on.
+var knownChannels = []string{"telegram"}
+
+// globalOptions are the root command's persistent flags.
+type globalOptions struct {
+	workspace string
+	logLevel  string
+}
+
+// app is one command's wiring: workspace, store, channels and engine.
+type app struct {
+	io       *IOStreams
+	ws       *Workspace
+	store    *sqlite.Store
+	telegram *telegram.Channel
+	engine   *campaign.Engine
+	log      *slog.Logger
+}
+
+// openApp loads the workspace and opens the store. withStore false skips
+// the store (lint needs none).
+func openApp(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOStreams, withStore bool) (*app, error) {
+	ws, err := loadWorkspace(g.workspace, cmd.Flags(), io)
+	if err != nil {
+		return nil, err
+	}
+	level := slog.LevelWarn
+	if g.logLevel != "" {
+		if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+			return nil, &flagError{fmt.Errorf("--log-level %q: use debug, info, warn or error", g.logLevel)}
+		}
+	}
+	a := &app{io: io, ws: ws, log: slog.New(slog.NewTextHandler(io.ErrOut, &slog.HandlerOptions{Level: level}))}
+	tc := ws.Config.Telegram
+	a.telegram, err = telegram.New(telegram.Config{Token: tc.Token, APIURL: tc.APIURL, Rate: tc.Rate, PaidBroadcast: tc.PaidBroadcast})
+	if err != nil {
+		return nil, err
+	}
+	if withStore {
+		if a.store, err = sqlite.Open(ctx, ws.Path(ws.Config.Storage.Path)); err != nil {
+			return nil, err
+		}
+	}
+	fetcher := &fetch.Client{}
+	a.engine = &campaign.Engine{
+		Store:    a.store,
+		Channels: map[string]campaign.Channel{"telegram": a.telegram},
+		OpenSource: func(s *campaign.SourceSpec) (campaign.Source, error) {
+			return &rss.Source{URL: a.sourceURL(s.URL), Client: fetcher}, nil
+		},
+		Log:  a.log,
+		Send: campaign.SendOptions{RequestTimeout: tc.Timeout},
+	}
+	return a, nil
+}
+
+func (a *app) Close() {
+	if a.store != nil {
+		a.store.Close()
+	}
+}
+
+// sourceURL resolves a file path source against the workspace.
+func (a *app) sourceURL(u string) string {
+	if parsed, err := url.Parse(u); err == nil && parsed.Scheme != "" && len(parsed.Scheme) > 1 {
+		return u
+	}
+	return a.ws.Path(u)
+}
+
+// campaignFiles lists the workspace's campaign files by name.
+func (a *app) campaignFiles() (map[string]string, error) {
+	out := map[string]string{}
+	for _, pat := range []string{"*.yaml", "*.yml"} {
+		m, err := filepath.Glob(filepath.Join(a.ws.Dir, "campaigns", pat))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range m {
+			out[strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))] = f
+		}
+	}
+	return out, nil
+}
+
+// loadCampaign loads the campaign called name (or at a path).
+func (a *app) loadCampaign(name string) (*campaign.Spec, error) {
+	files, err := a.campaignFiles()
+	if err != nil {
+		return nil, err
+	}
+	path, ok := files[name]
+	if !ok {
+		if st, err := os.Stat(name); err == nil && !st.IsDir() {
+			path = name
+		} else {
+			names := make([]string, 0, len(files))
+			for n := range files {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			hint := "the workspace has no campaigns yet: add campaigns/<name>.yaml"
+			if len(names) > 0 {
+				hint = "campaigns in this workspace: " + strings.Join(names, ", ")
+			}
+			return nil, invalidf("no campaign %q in %s (%s)", name, relPath(filepath.Join(a.ws.Dir, "campaigns")), hint)
+		}
+	}
+	return campaign.LoadSpec(relPath(path), knownChannels)
+}
+
+// loadAllCampaigns loads every campaign, returning all problems together.
+func (a *app) loadAllCampaigns() ([]*campaign.Spec, error) {
+	files, err := a.campaignFiles()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var specs []*campaign.Spec
+	var errs campaign.SpecErrors
+	for _, n := range names {
+		s, err := campaign.LoadSpec(relPath(files[n]), knownChannels)
+		var se campaign.SpecErrors
+		switch {
+		case errors.As(err, &se):
+			errs = append(errs, se...)
+		case err != nil:
+			return nil, err
+		default:
+			specs = append(specs, s)
+		}
+	}
+	if len(errs) > 0 {
+		return specs, errs
+	}
+	return specs, nil
+}

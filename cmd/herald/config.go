@@ -1,0 +1,171 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/heraldcli/herald/internal/strictyaml"
+)
+
+// Config is herald.yaml. Every key can be set by an environment variable
+// (HERALD_ + the key in upper case with _ for .: HERALD_TELEGRAM_TOKEN).
+// Precedence: flags > environment > herald.yaml > defaults.
+type Config struct {
+	Telegram TelegramConfig `yaml:"telegram" mapstructure:"telegram"`
+	Storage  StorageConfig  `yaml:"storage" mapstructure:"storage"`
+	// Timezone is the workspace's IANA time zone (default UTC).
+	Timezone string `yaml:"timezone" mapstructure:"timezone"`
+}
+
+// TelegramConfig configures the Telegram channel.
+type TelegramConfig struct {
+	Token         string        `yaml:"token" mapstructure:"token"`
+	APIURL        string        `yaml:"api_url" mapstructure:"api_url"`
+	Rate          float64       `yaml:"rate" mapstructure:"rate"`
+	PaidBroadcast bool          `yaml:"paid_broadcast" mapstructure:"paid_broadcast"`
+	Timeout       time.Duration `yaml:"timeout" mapstructure:"timeout"`
+}
+
+// StorageConfig says where herald keeps its state.
+type StorageConfig struct {
+	Path string `yaml:"path" mapstructure:"path"`
+}
+
+var errConfig = errors.New("configuration")
+
+var configDefaults = map[string]any{
+	"telegram.api_url":        "https://api.telegram.org",
+	"telegram.rate":           30.0,
+	"telegram.paid_broadcast": false,
+	"telegram.timeout":        "30s",
+	"storage.path":            ".herald/herald.db",
+	"timezone":                "UTC",
+}
+
+// configFlags are the global flags that override configuration keys.
+var configFlags = map[string]string{
+	"telegram-api-url": "telegram.api_url",
+	"telegram-rate":    "telegram.rate",
+	"storage-path":     "storage.path",
+}
+
+// Workspace is a folder with herald.yaml and its loaded configuration.
+type Workspace struct {
+	Dir    string
+	Config Config
+}
+
+// Path resolves p against the workspace folder.
+func (w *Workspace) Path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(w.Dir, p)
+}
+
+// findWorkspace returns the workspace folder: --workspace, HERALD_WORKSPACE,
+// or the nearest folder upward from the current one that has herald.yaml.
+func findWorkspace(flag string, getenv func(string) string) (string, error) {
+	dir := flag
+	if dir == "" {
+		dir = getenv("HERALD_WORKSPACE")
+	}
+	if dir != "" {
+		if _, err := os.Stat(filepath.Join(dir, "herald.yaml")); err != nil {
+			return "", fmt.Errorf("%w: %s has no herald.yaml (create a workspace with: herald init %s)", errConfig, dir, dir)
+		}
+		return filepath.Abs(dir)
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := cwd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "herald.yaml")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return "", fmt.Errorf("%w: no herald.yaml in %s or any folder above it: run herald inside a workspace, pass --workspace, or create one with: herald init mybrand", errConfig, cwd)
+}
+
+// loadWorkspace finds the workspace and loads its configuration with viper.
+func loadWorkspace(dirFlag string, flags *pflag.FlagSet, io *IOStreams) (*Workspace, error) {
+	dir, err := findWorkspace(dirFlag, io.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(dir, "herald.yaml")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	rel := relPath(file)
+	// Strict first, for errors with lines; then viper for the layering.
+	if _, err := strictyaml.Decode(rel, b, &Config{}, "herald.yaml"); err != nil {
+		return nil, err
+	}
+	v := viper.New()
+	v.SetConfigType("yaml")
+	for k, d := range configDefaults {
+		v.SetDefault(k, d)
+	}
+	if err := v.ReadConfig(strings.NewReader(string(b))); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", errConfig, rel, err)
+	}
+	for _, key := range configKeys(reflect.TypeFor[Config](), "") {
+		env := "HERALD_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+		if val := io.Getenv(env); val != "" {
+			v.Set(key, val) // Set outranks the file; flags are applied after
+		}
+	}
+	if flags != nil {
+		for name, key := range configFlags {
+			if f := flags.Lookup(name); f != nil && f.Changed {
+				v.Set(key, f.Value.String())
+			}
+		}
+	}
+	var cfg Config
+	if err := v.Unmarshal(&cfg); err != nil {
+		return nil, fmt.Errorf("%w: %v", errConfig, err)
+	}
+	if _, err := time.LoadLocation(cfg.Timezone); err != nil {
+		return nil, fmt.Errorf("%w: timezone %q is not an IANA time zone name (e.g. Europe/Rome)", errConfig, cfg.Timezone)
+	}
+	return &Workspace{Dir: dir, Config: cfg}, nil
+}
+
+// configKeys lists the dotted keys of a config struct.
+func configKeys(t reflect.Type, prefix string) []string {
+	var out []string
+	for f := range t.Fields() {
+		name := f.Tag.Get("mapstructure")
+		if f.Type.Kind() == reflect.Struct {
+			out = append(out, configKeys(f.Type, prefix+name+".")...)
+			continue
+		}
+		out = append(out, prefix+name)
+	}
+	return out
+}
+
+// relPath shortens p relative to the current folder for messages.
+func relPath(p string) string {
+	if cwd, err := os.Getwd(); err == nil {
+		if r, err := filepath.Rel(cwd, p); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+	}
+	return p
+}

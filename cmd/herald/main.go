@@ -1,0 +1,7 @@
+// Command herald sends broadcast campaigns to opted-in subscribers on
+// Telegram, from campaign files kept in git.
+package main
+
+import "os"
+
+func main() { os.Exit(Main(os.Args[1:], SystemStreams())) }

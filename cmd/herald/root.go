@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	_ "time/tzdata" // IANA zones on machines without them
+)
+
+func newRootCmd(io *IOStreams) *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "herald",
+		Short: "Broadcast campaigns to opted-in Telegram subscribers, from files kept in git",
+		Long: `herald sends broadcast campaigns to people who opted in. Campaigns are YAML files
+in a workspace (a folder with herald.yaml); herald reads their sources (RSS, Atom,
+JSON Feed), renders the messages, sends them within the platform's limits, and
+records every recipient's outcome in a ledger, so no one is messaged twice.`,
+		Example: `  herald demo                                 # try everything against a local sandbox
+  herald init mybrand && cd mybrand           # start a workspace
+  herald audience import audience.csv
+  herald lint
+  herald campaign preview blog-digest
+  herald campaign send blog-digest --dry-run
+  herald campaign send blog-digest
+  herald report 1`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version(),
+	}
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.workspace, "workspace", "", "workspace folder (default: $HERALD_WORKSPACE, or the nearest folder upward with herald.yaml)")
+	pf.StringVar(&g.logLevel, "log-level", "", "log detail on stderr: debug, info, warn (default) or error")
+	pf.String("telegram-api-url", "", "Telegram Bot API URL (overrides telegram.api_url)")
+	pf.Float64("telegram-rate", 0, "Telegram messages per second (overrides telegram.rate)")
+	pf.String("storage-path", "", "the SQLite database file (overrides storage.path)")
+	usageFlags(root)
+
+	root.AddCommand(
+		newInitCmd(io),
+		newDemoCmd(io),
+		newLintCmd(g, io),
+		newCampaignCmd(g, io),
+		newAudienceCmd(g, io),
+		newReportCmd(g, io),
+		newRunCmd(g, io),
+		newSandboxCmd(io),
+	)
+	for _, c := range root.Commands() {
+		usageFlags(c)
+		for _, cc := range c.Commands() {
+			usageFlags(cc)
+		}
+	}
+	return root
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// outputFlag adds --output with the allowed formats; the first is the default.
+func outputFlag(cmd *cobra.Command, dst *string, formats ...string) {
+	cmd.Flags().StringVarP(dst, "output", "o", formats[0], "output format: "+strings.Join(formats, ", "))
+	prev := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, a []string) error {
+		if !slices.Contains(formats, *dst) {
+			return &flagError{fmt.Errorf("--output %q: use %s", *dst, strings.Join(formats, ", "))}
+		}
+		if prev != nil {
+			return prev(c, a)
+		}
+		return nil
+	}
+}
