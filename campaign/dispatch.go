@@ -116,7 +116,7 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 	for name, ch := range e.Channels {
 		d.limiters[name] = newLimiter(ch.Limits())
 	}
-	d.w = newLedgerWriter(e.Store, run.ID, e.now)
+	d.w = newLedgerWriter(e.Store, run.ID, e.now, opts.Workers)
 	go d.w.loop()
 
 	leaseDone := make(chan struct{})

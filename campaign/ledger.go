@@ -15,6 +15,9 @@ type ledgerWriter struct {
 	runID int64
 	now   func() time.Time
 	in    chan ledgerOp
+	// enough marks make a batch worth committing at once; fewer wait up to
+	// markLinger for company. Each mark is still durable before its request.
+	enough int
 
 	mu   sync.Mutex
 	err  error
@@ -29,8 +32,9 @@ type ledgerOp struct {
 
 const maxLedgerBatch = 1024
 
-func newLedgerWriter(s Store, runID int64, now func() time.Time) *ledgerWriter {
-	return &ledgerWriter{store: s, runID: runID, now: now, in: make(chan ledgerOp, maxLedgerBatch), done: make(chan struct{})}
+func newLedgerWriter(s Store, runID int64, now func() time.Time, workers int) *ledgerWriter {
+	return &ledgerWriter{store: s, runID: runID, now: now, in: make(chan ledgerOp, maxLedgerBatch), done: make(chan struct{}),
+		enough: max(1, workers/4)}
 }
 
 // markSending durably marks the delivery sending and reports whether it was
@@ -60,24 +64,90 @@ func (w *ledgerWriter) close() error {
 	return w.err
 }
 
+// outcomeLinger is how long a recorded outcome may wait for a mark to ride
+// along with: outcomes need not be durable before anything else happens,
+// marks must be before their request leaves.
+const outcomeLinger = 50 * time.Millisecond
+
+// markLinger is how long a mark waits for others to share its commit. At
+// high rates a commit per message would cost more than the message.
+const markLinger = 500 * time.Microsecond
+
 func (w *ledgerWriter) loop() {
 	defer close(w.done)
 	ops := make([]ledgerOp, 0, maxLedgerBatch)
-	for op := range w.in {
-		ops = append(ops[:0], op)
-	drain:
-		for len(ops) < maxLedgerBatch {
+	timer := time.NewTimer(outcomeLinger)
+	timer.Stop()
+	var oldest time.Time // when the oldest queued outcome arrived
+	flush := func() {
+		w.commit(ops)
+		ops, oldest = ops[:0], time.Time{}
+	}
+	for {
+		var op ledgerOp
+		var ok bool
+		if len(ops) == 0 {
+			op, ok = <-w.in
+		} else {
 			select {
-			case op, ok := <-w.in:
-				if !ok {
-					break drain
-				}
-				ops = append(ops, op)
-			default:
-				break drain
+			case op, ok = <-w.in:
+			case <-timer.C:
+				flush()
+				continue
 			}
 		}
-		w.commit(ops)
+		if !ok {
+			if len(ops) > 0 {
+				flush()
+			}
+			return
+		}
+		ops = append(ops, op)
+		marks := 0
+		if op.reply != nil {
+			marks++
+		}
+		// Take whatever else is already queued; once a mark waits, linger
+		// briefly for more.
+		var linger <-chan time.Time
+	drain:
+		for len(ops) < maxLedgerBatch {
+			if marks > 0 && linger == nil && marks < w.enough {
+				linger = time.After(markLinger)
+			}
+			var more ledgerOp
+			var ok bool
+			if linger == nil || marks >= w.enough {
+				select {
+				case more, ok = <-w.in:
+				default:
+					break drain
+				}
+			} else {
+				select {
+				case more, ok = <-w.in:
+				case <-linger:
+					break drain
+				}
+			}
+			if !ok {
+				flush()
+				return
+			}
+			ops = append(ops, more)
+			if more.reply != nil {
+				marks++
+			}
+		}
+		urgent := marks > 0
+		switch {
+		case urgent || len(ops) >= maxLedgerBatch/4:
+			timer.Stop()
+			flush()
+		case oldest.IsZero():
+			oldest = time.Now()
+			timer.Reset(outcomeLinger)
+		}
 	}
 }
 

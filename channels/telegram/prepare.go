@@ -97,11 +97,12 @@ func isGroup(addr string) bool {
 // buttons; or, when the text is longer than a caption or the media is a
 // gallery with buttons, the media first and then the text with the buttons.
 func (c *Channel) Prepare(to campaign.Recipient, m campaign.Message) ([]campaign.Call, error) {
-	if probs := c.Lint(m); len(probs) > 0 {
+	doc := markup.Parse(m.Text)
+	length := TextLength(doc)
+	if probs := lint(m, length); len(probs) > 0 {
 		return nil, fmt.Errorf("%w: %s", campaign.ErrInvalidMessage, probs[0])
 	}
-	doc := markup.Parse(m.Text)
-	html, length := HTML(doc), TextLength(doc)
+	html := HTML(doc)
 	kb := keyboard(m.Buttons)
 	id := chatID(to.Address)
 	var bodies []struct {
@@ -185,11 +186,15 @@ var fileIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{20,}$`)
 
 // Lint implements campaign.Channel: Telegram's limits, checked offline.
 func (c *Channel) Lint(m campaign.Message) []campaign.Problem {
+	return lint(m, TextLength(markup.Parse(m.Text)))
+}
+
+// lint checks m, whose text is length long as Telegram counts it.
+func lint(m campaign.Message, length int) []campaign.Problem {
 	var out []campaign.Problem
 	add := func(field, format string, args ...any) {
 		out = append(out, campaign.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	length := TextLength(markup.Parse(m.Text))
 	switch {
 	case length == 0 && len(m.Media) == 0:
 		add("message.text", "the message is empty after rendering: Telegram needs text or media")

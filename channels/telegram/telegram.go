@@ -138,10 +138,10 @@ func (c *Channel) Redact(s string) string {
 
 // apiResponse is the Bot API's envelope.
 type apiResponse struct {
-	OK          bool            `json:"ok"`
-	Result      json.RawMessage `json:"result"`
-	ErrorCode   int             `json:"error_code"`
-	Description string          `json:"description"`
+	OK          bool      `json:"ok"`
+	Result      apiResult `json:"result"`
+	ErrorCode   int       `json:"error_code"`
+	Description string    `json:"description"`
 	Parameters  *struct {
 		RetryAfter      int   `json:"retry_after"`
 		MigrateToChatID int64 `json:"migrate_to_chat_id"`
@@ -154,7 +154,20 @@ func (c *Channel) Do(ctx context.Context, call campaign.Call) ([]string, error) 
 	if err := c.post(ctx, call.Method, call.Body, &res); err != nil {
 		return nil, err
 	}
-	return messageIDs(res.Result), nil
+	return res.Result.ids, nil
+}
+
+// apiResult decodes a result in one pass: the message ids of a Message or
+// of an array of them (sendMediaGroup), and the raw bytes for other methods.
+type apiResult struct {
+	raw []byte
+	ids []string
+}
+
+func (r *apiResult) UnmarshalJSON(b []byte) error {
+	r.raw = b
+	r.ids = messageIDs(b)
+	return nil
 }
 
 // post sends one Bot API request and decodes a successful envelope into res.
@@ -257,16 +270,22 @@ func classify(code int, desc string, res *apiResponse) *campaign.SendError {
 	return e
 }
 
-func messageIDs(result json.RawMessage) []string {
-	var one struct {
-		MessageID int64 `json:"message_id"`
+type sentMessage struct {
+	MessageID int64 `json:"message_id"`
+}
+
+// messageIDs reads the ids of a Message result, or of an array of them
+// (sendMediaGroup).
+func messageIDs(result []byte) []string {
+	result = bytes.TrimLeft(result, " \t\r\n")
+	if len(result) > 0 && result[0] == '{' {
+		var one sentMessage
+		if json.Unmarshal(result, &one) == nil && one.MessageID != 0 {
+			return []string{strconv.FormatInt(one.MessageID, 10)}
+		}
+		return nil
 	}
-	if json.Unmarshal(result, &one) == nil && one.MessageID != 0 {
-		return []string{strconv.FormatInt(one.MessageID, 10)}
-	}
-	var many []struct {
-		MessageID int64 `json:"message_id"`
-	}
+	var many []sentMessage
 	if json.Unmarshal(result, &many) == nil {
 		ids := make([]string, 0, len(many))
 		for _, m := range many {
@@ -292,7 +311,7 @@ func (c *Channel) GetMe(ctx context.Context) (User, error) {
 	if err := c.post(ctx, "getMe", []byte("{}"), &res); err != nil {
 		return u, err
 	}
-	if err := json.Unmarshal(res.Result, &u); err != nil {
+	if err := json.Unmarshal(res.Result.raw, &u); err != nil {
 		return u, fmt.Errorf("getMe: unreadable answer: %w", err)
 	}
 	return u, nil

@@ -331,54 +331,64 @@ func (s *Store) Pending(ctx context.Context, runID, afterID int64, limit int) ([
 	return out, rows.Err()
 }
 
-// Apply implements campaign.Store.
+// outcomeRow is one outcome as RecordOutcomes reads it.
+type outcomeRow struct {
+	ID     int64  `json:"id"`
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+	Error  string `json:"error"`
+	IDs    string `json:"ids"`
+}
+
+// Apply implements campaign.Store. Each kind of write is one statement over
+// the whole batch, so a commit costs about the same for 1 or 1,000 rows.
 func (s *Store) Apply(ctx context.Context, b campaign.Batch) ([]int64, error) {
 	var marked []int64
+	at := ms(b.At)
+	var outcomes []byte
+	if len(b.Outcomes) > 0 {
+		rows := make([]outcomeRow, len(b.Outcomes))
+		for i, o := range b.Outcomes {
+			rows[i] = outcomeRow{ID: o.DeliveryID, State: string(o.State), Reason: o.Reason, Error: o.Error, IDs: strings.Join(o.MessageIDs, ",")}
+		}
+		var err error
+		if outcomes, err = json.Marshal(rows); err != nil {
+			return nil, err
+		}
+	}
+	var sending []byte
+	if len(b.Sending) > 0 {
+		var err error
+		if sending, err = json.Marshal(b.Sending); err != nil {
+			return nil, err
+		}
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		marked = marked[:0]
-		at := ms(b.At)
-		if len(b.Outcomes) > 0 {
-			rec, err := tx.PrepareContext(ctx, q("RecordOutcome"))
-			if err != nil {
-				return err
+		if outcomes != nil {
+			if _, err := tx.StmtContext(ctx, s.recordOutcomes).ExecContext(ctx, at, string(outcomes), b.RunID); err != nil {
+				return fmt.Errorf("record outcomes: %w", err)
 			}
-			defer rec.Close()
 			for _, o := range b.Outcomes {
-				if _, err := rec.ExecContext(ctx, string(o.State), o.Reason, o.Error, strings.Join(o.MessageIDs, ","), at, o.DeliveryID, b.RunID); err != nil {
-					return fmt.Errorf("record delivery %d: %w", o.DeliveryID, err)
-				}
-				if o.SubscriberID == 0 {
-					continue
-				}
-				if o.SubscriberStatus != "" {
-					if _, err := tx.ExecContext(ctx, q("SetSubscriberStatus"), string(o.SubscriberStatus), at, o.SubscriberID); err != nil {
-						return fmt.Errorf("update subscriber %d: %w", o.SubscriberID, err)
-					}
-				}
-				if o.NewAddress != "" {
-					// OR IGNORE: if the new address is already another
-					// subscriber, keep both rows as they are.
-					if _, err := tx.ExecContext(ctx, "UPDATE OR IGNORE"+strings.TrimPrefix(q("SetSubscriberAddress"), "UPDATE"), o.NewAddress, at, o.SubscriberID); err != nil {
-						return fmt.Errorf("update subscriber %d: %w", o.SubscriberID, err)
-					}
+				if err := applySubscriberEffects(ctx, tx, o, at); err != nil {
+					return err
 				}
 			}
 		}
-		if len(b.Sending) > 0 {
-			mark, err := tx.PrepareContext(ctx, q("MarkSending"))
+		if sending != nil {
+			rows, err := tx.StmtContext(ctx, s.markSending).QueryContext(ctx, at, b.RunID, string(sending))
 			if err != nil {
-				return err
+				return fmt.Errorf("mark deliveries sending: %w", err)
 			}
-			defer mark.Close()
-			for _, id := range b.Sending {
-				res, err := mark.ExecContext(ctx, at, id, b.RunID)
-				if err != nil {
-					return fmt.Errorf("mark delivery %d sending: %w", id, err)
+			defer rows.Close()
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					return err
 				}
-				if n, _ := res.RowsAffected(); n == 1 {
-					marked = append(marked, id)
-				}
+				marked = append(marked, id)
 			}
+			return rows.Err()
 		}
 		return nil
 	})
@@ -386,4 +396,23 @@ func (s *Store) Apply(ctx context.Context, b campaign.Batch) ([]int64, error) {
 		return nil, err
 	}
 	return marked, nil
+}
+
+func applySubscriberEffects(ctx context.Context, tx *sql.Tx, o campaign.Outcome, at int64) error {
+	if o.SubscriberID == 0 {
+		return nil
+	}
+	if o.SubscriberStatus != "" {
+		if _, err := tx.ExecContext(ctx, q("SetSubscriberStatus"), string(o.SubscriberStatus), at, o.SubscriberID); err != nil {
+			return fmt.Errorf("update subscriber %d: %w", o.SubscriberID, err)
+		}
+	}
+	if o.NewAddress != "" {
+		// OR IGNORE: if the new address is already another subscriber, keep
+		// both rows as they are.
+		if _, err := tx.ExecContext(ctx, "UPDATE OR IGNORE"+strings.TrimPrefix(q("SetSubscriberAddress"), "UPDATE"), o.NewAddress, at, o.SubscriberID); err != nil {
+			return fmt.Errorf("update subscriber %d: %w", o.SubscriberID, err)
+		}
+	}
+	return nil
 }

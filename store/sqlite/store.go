@@ -28,6 +28,9 @@ type Store struct {
 	path string
 	w    *sql.DB // the one writer connection
 	r    *sql.DB // readers
+
+	// The ledger's hot statements, prepared once on the writer.
+	markSending, recordOutcomes *sql.Stmt
 }
 
 var (
@@ -62,11 +65,23 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if s.markSending, err = w.PrepareContext(ctx, q("MarkSending")); err == nil {
+		s.recordOutcomes, err = w.PrepareContext(ctx, q("RecordOutcomes"))
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: prepare: %w", path, err)
+	}
 	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.markSending, s.recordOutcomes} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 

@@ -56,7 +56,9 @@ CREATE TABLE deliveries (
     finished_at   INTEGER NOT NULL DEFAULT 0,
     UNIQUE (run_id, subscriber_id, seq)
 );
-CREATE INDEX deliveries_state ON deliveries (run_id, state, id);
+-- Only pending rows are looked up by state in the hot path; a partial index
+-- keeps sending → sent from touching any index.
+CREATE INDEX deliveries_pending ON deliveries (run_id, id) WHERE state = 'pending';
 
 CREATE TABLE items_seen (
     campaign TEXT    NOT NULL,

@@ -86,12 +86,22 @@ WHERE d.run_id = ? AND d.state = 'pending' AND d.id > ?
 ORDER BY d.id LIMIT ?;
 
 -- name: MarkSending
+-- Moves a batch (a JSON array of ids) from pending to sending in one
+-- statement and returns the ids it moved. The unary + keeps SQLite on the
+-- primary key: the (run_id, state) index would scan every pending row.
 UPDATE deliveries SET state = 'sending', attempts = attempts + 1, started_at = ?
-WHERE id = ? AND run_id = ? AND state = 'pending';
+WHERE +run_id = ? AND +state = 'pending' AND id IN (SELECT value FROM json_each(?))
+RETURNING id;
 
--- name: RecordOutcome
-UPDATE deliveries SET state = ?, reason = ?, error = ?, message_ids = ?, finished_at = ?
-WHERE id = ? AND run_id = ?;
+-- name: RecordOutcomes
+-- Records a batch of outcomes, a JSON array of objects, in one statement.
+UPDATE deliveries SET state = o.state, reason = o.reason, error = o.error,
+    message_ids = o.message_ids, finished_at = ?
+FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.state') AS state,
+             json_extract(value, '$.reason') AS reason, json_extract(value, '$.error') AS error,
+             json_extract(value, '$.ids') AS message_ids
+      FROM json_each(?)) AS o
+WHERE deliveries.id = o.id AND +deliveries.run_id = ?;
 
 -- name: SetSubscriberStatus
 UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?;
