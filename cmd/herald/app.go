@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +24,13 @@ import (
 
 // knownChannels are the channels this herald can send on.
 var knownChannels = []string{"telegram"}
+
+// leaseTTLEnv overrides how long a run's lease outlives its last renewal
+// (campaign.SendOptions.LeaseTTL, 30s by default): after a process is killed,
+// the next send or resume takes its run over once this has passed. It is for
+// herald's own tests, which cannot wait 30s; it is deliberately not a
+// herald.yaml key. Every process that sends the run should use the same value.
+const leaseTTLEnv = "HERALD_LEASE_TTL"
 
 // globalOptions are the root command's persistent flags.
 type globalOptions struct {
@@ -64,6 +72,14 @@ func openApp(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOSt
 			return nil, err
 		}
 	}
+	send := campaign.SendOptions{RequestTimeout: tc.Timeout}
+	if v := io.Getenv(leaseTTLEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%w: %s %q: use a positive duration, e.g. 2s", errConfig, leaseTTLEnv, v)
+		}
+		send.LeaseTTL = d
+	}
 	fetcher := &fetch.Client{}
 	a.engine = &campaign.Engine{
 		Store:    a.store,
@@ -72,7 +88,7 @@ func openApp(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOSt
 			return &rss.Source{URL: a.sourceURL(s.URL), Client: fetcher}, nil
 		},
 		Log:  a.log,
-		Send: campaign.SendOptions{RequestTimeout: tc.Timeout},
+		Send: send,
 	}
 	return a, nil
 }

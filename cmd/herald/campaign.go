@@ -235,6 +235,10 @@ func sendRun(ctx context.Context, cmd *cobra.Command, o *sendOptions, io *IOStre
 			if err != nil {
 				return err
 			}
+			if o.output == "json" {
+				return reporting.WriteJSON(io.Out, dryRunResumeJSON{Campaign: spec.Name, DryRun: true, ResumesRun: run.ID,
+					State: run.State, Counts: map[string]int{"pending": c.Pending}})
+			}
 			fmt.Fprintf(io.Out, "Campaign %s has an unfinished run %d (%s): send would resume it and attempt its %d pending deliveries.\n",
 				spec.Name, run.ID, run.State, c.Pending)
 			return nil
@@ -341,6 +345,16 @@ type dryRunJSON struct {
 	Counts   map[string]int     `json:"counts"`
 }
 
+// dryRunResumeJSON is --dry-run --output json when send would resume an
+// unfinished run rather than start one.
+type dryRunResumeJSON struct {
+	Campaign   string            `json:"campaign"`
+	DryRun     bool              `json:"dry_run"`
+	ResumesRun int64             `json:"resumes_run"`
+	State      campaign.RunState `json:"state"`
+	Counts     map[string]int    `json:"counts"`
+}
+
 type routeCount struct {
 	Channel string `json:"channel"`
 	Route   string `json:"route,omitempty"`
@@ -435,6 +449,9 @@ and are not re-sent (a duplicate is worse than a gap); pending ones are sent.`,
 				return err
 			}
 			o.id = id
+			if o.maxFailureRate != -1 && (o.maxFailureRate < 0 || o.maxFailureRate > 1) {
+				return &flagError{fmt.Errorf("--max-failure-rate %g: use a share between 0 and 1 (0.05 is 5%%)", o.maxFailureRate)}
+			}
 			ctx := cmd.Context()
 			app, err := openApp(ctx, cmd, o.g, io, true)
 			if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -52,13 +53,37 @@ records every recipient's outcome in a ledger, so no one is messaged twice.`,
 		newRunCmd(g, io),
 		newSandboxCmd(io),
 	)
+	groupCmd(root)
 	for _, c := range root.Commands() {
 		usageFlags(c)
+		if c.HasSubCommands() {
+			groupCmd(c)
+		}
 		for _, cc := range c.Commands() {
 			usageFlags(cc)
 		}
 	}
 	return root
+}
+
+// groupCmd makes a command that only groups others print its help when
+// called alone and refuse anything else as a usage mistake (exit 2). Left to
+// cobra, "herald campaign sned x" prints help and exits 0, which a CI job
+// would take for success, and "herald campagn" exits 1.
+func groupCmd(cmd *cobra.Command) {
+	cmd.SuggestionsMinimumDistance = 2
+	cmd.DisableFlagsInUseLine = true
+	cmd.Args = func(c *cobra.Command, a []string) error {
+		if len(a) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", a[0], c.CommandPath())
+		if s := c.SuggestionsFor(a[0]); len(s) > 0 {
+			msg += " (did you mean " + strings.Join(s, " or ") + "?)"
+		}
+		return &flagError{errors.New(msg)}
+	}
+	cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 }
 
 func version() string {
