@@ -29,7 +29,9 @@ type unlimited struct{ *telegram.Channel }
 
 func (unlimited) Limits() campaign.Limits { return campaign.Limits{} }
 
-const benchWorkers = 32
+// benchWorkers is the concurrency of both sides: herald's default for an
+// account without a rate limit.
+const benchWorkers = 128
 
 // BenchmarkSendVsBareHTTP sends a campaign to 10,000 subscribers through the
 // sandbox with rate limits off and, in the same iteration, posts the same

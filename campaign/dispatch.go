@@ -54,7 +54,6 @@ func (o SendOptions) withDefaults() SendOptions {
 			*v = d
 		}
 	}
-	def(&o.Workers, 32)
 	def(&o.BatchSize, 256)
 	def(&o.MaxRetries, 5)
 	defd(&o.Backoff, 500*time.Millisecond)
@@ -67,6 +66,31 @@ func (o SendOptions) withDefaults() SendOptions {
 		o.Owner = fmt.Sprintf("%s:%d:%x", host, os.Getpid(), rand.Uint32())
 	}
 	return o
+}
+
+// Concurrency: enough calls in flight to keep every account at its rate
+// when the platform answers in assumedLatency, within bounds.
+const (
+	assumedLatency = 250 * time.Millisecond
+	minWorkers     = 16
+	maxWorkers     = 512
+	// unlimitedWorkers is for an account without a rate limit (a sandbox).
+	unlimitedWorkers = 128
+)
+
+// workersFor sizes the worker pool from the channels' rates: at Telegram's
+// 30/s a few workers suffice, but paid broadcasts at 1000/s over a 100 ms
+// round trip need a hundred calls in flight.
+func workersFor(channels map[string]Channel) int {
+	need := 0.0
+	for _, ch := range channels {
+		r := ch.Limits().PerSecond
+		if r <= 0 {
+			return unlimitedWorkers
+		}
+		need += r * assumedLatency.Seconds()
+	}
+	return min(max(int(need+0.5), minWorkers), maxWorkers)
 }
 
 // stopError is why a dispatch stopped claiming before it ran out of work.
@@ -84,6 +108,9 @@ func (e *stopError) Error() string { return e.reason }
 // failures of herald itself (the store); platform trouble is in the Result.
 func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Progress) (Result, error) {
 	opts := e.Send.withDefaults()
+	if opts.Workers <= 0 {
+		opts.Workers = workersFor(e.Channels)
+	}
 	res := Result{Run: run}
 	c, err := compileMessage(spec)
 	if err != nil {

@@ -34,7 +34,9 @@ type Engine struct {
 
 // SendOptions tune the dispatcher; zero values take the defaults.
 type SendOptions struct {
-	Workers        int           // concurrent platform calls (default 32)
+	// Workers is how many platform calls may be in flight; by default sized
+	// from the channels' rates (rate × 250 ms, 16 to 512).
+	Workers        int
 	BatchSize      int           // pending deliveries read at a time (default 256)
 	MaxRetries     int           // retries of a call that provably did not arrive (default 5)
 	Backoff        time.Duration // first retry delay, doubled each time (default 500ms)

@@ -94,35 +94,66 @@ func PlainTitle(s string) string {
 	if !strings.ContainsAny(s, "<&") {
 		return collapseSpace(s)
 	}
+	type token struct {
+		raw  string
+		tag  atom.Atom // an inline element's start or end tag, else 0
+		end  bool
+		drop bool
+	}
+	var toks []token
 	z := nethtml.NewTokenizer(strings.NewReader(s))
-	var b strings.Builder
-	for {
+	for done := false; !done; {
 		tt := z.Next()
+		t := token{raw: string(z.Raw())}
 		switch tt {
 		case nethtml.ErrorToken:
 			// At the end of input, Raw holds anything the tokenizer could
 			// not finish, like the "<b" of "a<b": it is text here.
-			b.Write(z.Raw())
-			return collapseSpace(DecodeEntities(b.String()))
+			done = true
 		case nethtml.StartTagToken, nethtml.EndTagToken, nethtml.SelfClosingTagToken:
 			name, _ := z.TagName()
 			if a := atom.Lookup(name); inlineElements[a] {
-				if a == atom.Br {
-					b.WriteByte(' ')
-				}
-				continue
+				t.tag, t.end = a, tt == nethtml.EndTagToken
+				// Void and self-closing tags need no partner.
+				t.drop = a == atom.Br || a == atom.Wbr || tt == nethtml.SelfClosingTagToken
 			}
-			b.Write(z.Raw())
 		case nethtml.CommentToken:
 			// A comment in a title is not meant to be read; an unterminated
 			// one ("a <!-- b") is more likely text.
-			if !strings.HasSuffix(string(z.Raw()), "-->") {
-				b.Write(z.Raw())
+			t.drop = strings.HasSuffix(t.raw, "-->")
+		}
+		toks = append(toks, t)
+	}
+	// Formatting tags go only in matching pairs: "<b>Sale</b>" reads
+	// "Sale", but "Use <b> for bold" and "AT&T <b>" keep their text.
+	var open []int
+	for i := range toks {
+		t := &toks[i]
+		if t.tag == 0 || t.drop {
+			continue
+		}
+		if !t.end {
+			open = append(open, i)
+			continue
+		}
+		for j := len(open) - 1; j >= 0; j-- {
+			if toks[open[j]].tag == t.tag {
+				toks[open[j]].drop, t.drop = true, true
+				open = open[:j]
+				break
 			}
-		default:
-			b.Write(z.Raw())
 		}
 	}
+	var b strings.Builder
+	for _, t := range toks {
+		switch {
+		case t.drop && t.tag == atom.Br:
+			b.WriteByte(' ')
+		case !t.drop:
+			b.WriteString(t.raw)
+		}
+	}
+	return collapseSpace(DecodeEntities(b.String()))
 }
 
 // inlineElements are the formatting tags PlainTitle removes.

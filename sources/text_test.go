@@ -57,6 +57,13 @@ func TestPlainTitle(t *testing.T) {
 		{"*bold* _x_ [a](b) `c`", "*bold* _x_ [a](b) `c`"},
 		{"line<br>two", "line two"},
 		{"&#x1F600; smile", "😀 smile"},
+		// Formatting tags go only in matching pairs; a lone one is text.
+		{"AT&T <b>", "AT&T <b>"},
+		{"Use <b> for bold", "Use <b> for bold"},
+		{"<b>Sale</b> and </i> stray", "Sale and </i> stray"},
+		{"<b><i>both</i></b>", "both"},
+		{"<b>open <i>inner</i>", "<b>open inner"},
+		{"line<br/>two", "line two"},
 	}
 	for _, tt := range tests {
 		if got := sources.PlainTitle(tt.in); got != tt.want {
