@@ -73,29 +73,12 @@ type ButtonSpec struct {
 }
 
 // SpecError is a problem in a campaign file, with where it is.
-type SpecError struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (e *SpecError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return e.File + ": " + e.Msg
-}
+type SpecError = strictyaml.Error
 
 // SpecErrors is every problem found in one or more campaign files.
 type SpecErrors []*SpecError
 
-func (es SpecErrors) Error() string {
-	msgs := make([]string, len(es))
-	for i, e := range es {
-		msgs[i] = e.Error()
-	}
-	return strings.Join(msgs, "\n")
-}
+func (es SpecErrors) Error() string { return strictyaml.Errors(es).Error() }
 
 // ErrInvalidSpec is wrapped by every error about a campaign's content.
 var ErrInvalidSpec = errors.New("invalid campaign")
@@ -148,11 +131,7 @@ func specErrors(err error) error {
 	if !errors.As(err, &es) {
 		return err
 	}
-	out := make(SpecErrors, len(es))
-	for i, e := range es {
-		out[i] = &SpecError{File: e.File, Line: e.Line, Msg: e.Msg}
-	}
-	return out
+	return SpecErrors(es)
 }
 
 type errList struct {

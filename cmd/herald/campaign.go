@@ -208,14 +208,7 @@ func sendRun(ctx context.Context, cmd *cobra.Command, o *sendOptions, io *IOStre
 	if err != nil {
 		return err
 	}
-	threshold := campaign.DefaultMaxFailureRate
-	if spec.MaxFailureRate != nil {
-		threshold = *spec.MaxFailureRate
-	}
-	if o.maxFailureRate >= 0 {
-		threshold = o.maxFailureRate
-	}
-	rep := &runReporter{a: a, io: io, json: o.output == "json", threshold: threshold}
+	rep := &runReporter{a: a, io: io, json: o.output == "json", threshold: failureThreshold(spec, o.maxFailureRate)}
 
 	if o.key != "" {
 		run, err := a.store.RunByKey(ctx, spec.Name, o.key)
@@ -468,14 +461,7 @@ and are not re-sent (a duplicate is worse than a gap); pending ones are sent.`,
 			if err != nil {
 				return err
 			}
-			threshold := campaign.DefaultMaxFailureRate
-			if spec.MaxFailureRate != nil {
-				threshold = *spec.MaxFailureRate
-			}
-			if o.maxFailureRate >= 0 {
-				threshold = o.maxFailureRate
-			}
-			rep := &runReporter{a: app, io: io, json: o.output == "json", threshold: threshold}
+			rep := &runReporter{a: app, io: io, json: o.output == "json", threshold: failureThreshold(spec, o.maxFailureRate)}
 			if !run.State.Resumable() {
 				fmt.Fprintf(io.ErrOut, "run %d has finished (%s): nothing to resume\n", run.ID, run.State)
 				return rep.existing(ctx, run)
@@ -627,6 +613,18 @@ func (r *runReporter) checkFailures(c campaign.Counts) error {
 		return silentExit(exitRunFailed)
 	}
 	return nil
+}
+
+// failureThreshold is --max-failure-rate when given (flag ≥ 0), else the
+// campaign's max_failure_rate, else the default.
+func failureThreshold(spec *campaign.Spec, flag float64) float64 {
+	switch {
+	case flag >= 0:
+		return flag
+	case spec.MaxFailureRate != nil:
+		return *spec.MaxFailureRate
+	}
+	return campaign.DefaultMaxFailureRate
 }
 
 func failureRate(c campaign.Counts) float64 {

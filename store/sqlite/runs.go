@@ -215,24 +215,31 @@ func (s *Store) Counts(ctx context.Context, runID int64) (campaign.Counts, error
 	return c, nil
 }
 
+// checkLease returns ErrNotFound, ErrRunFinished, or ErrRunBusy when a live
+// lease is held by someone other than owner ("" for anyone).
+func checkLease(ctx context.Context, tx *sql.Tx, runID int64, owner string, now time.Time) error {
+	var state, holder string
+	var until int64
+	err := tx.QueryRowContext(ctx, q("RunLease"), runID).Scan(&state, &holder, &until)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return campaign.ErrNotFound
+	case err != nil:
+		return err
+	case !campaign.RunState(state).Resumable():
+		return campaign.ErrRunFinished
+	case holder != "" && holder != owner && until > ms(now):
+		return campaign.ErrRunBusy
+	}
+	return nil
+}
+
 // AcquireRun implements campaign.Store.
 func (s *Store) AcquireRun(ctx context.Context, runID int64, owner string, now time.Time, ttl time.Duration) (int, error) {
 	var recovered int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var state, holder string
-		var until int64
-		err := tx.QueryRowContext(ctx, q("RunLease"), runID).Scan(&state, &holder, &until)
-		if errors.Is(err, sql.ErrNoRows) {
-			return campaign.ErrNotFound
-		}
-		if err != nil {
+		if err := checkLease(ctx, tx, runID, owner, now); err != nil {
 			return err
-		}
-		if !campaign.RunState(state).Resumable() {
-			return campaign.ErrRunFinished
-		}
-		if holder != "" && holder != owner && until > ms(now) {
-			return campaign.ErrRunBusy
 		}
 		res, err := tx.ExecContext(ctx, q("RecoverSending"), ms(now), runID)
 		if err != nil {
@@ -278,20 +285,8 @@ func (s *Store) ReleaseRun(ctx context.Context, runID int64, owner string, state
 func (s *Store) CancelRun(ctx context.Context, runID int64, now time.Time) (int, error) {
 	var skipped int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var state, holder string
-		var until int64
-		err := tx.QueryRowContext(ctx, q("RunLease"), runID).Scan(&state, &holder, &until)
-		if errors.Is(err, sql.ErrNoRows) {
-			return campaign.ErrNotFound
-		}
-		if err != nil {
+		if err := checkLease(ctx, tx, runID, "", now); err != nil {
 			return err
-		}
-		if !campaign.RunState(state).Resumable() {
-			return campaign.ErrRunFinished
-		}
-		if holder != "" && until > ms(now) {
-			return campaign.ErrRunBusy
 		}
 		if _, err := tx.ExecContext(ctx, q("RecoverSending"), ms(now), runID); err != nil {
 			return err
