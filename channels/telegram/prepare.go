@@ -1,12 +1,14 @@
 package telegram
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/heraldcli/herald/campaign"
 	"github.com/heraldcli/herald/campaign/markup"
@@ -27,22 +29,25 @@ type (
 		IsDisabled bool `json:"is_disabled"`
 	}
 	sendMessage struct {
-		ChatID             any             `json:"chat_id"`
+		ChatID             json.RawMessage `json:"chat_id"`
 		Text               string          `json:"text"`
 		ParseMode          string          `json:"parse_mode"`
 		LinkPreviewOptions *linkPreview    `json:"link_preview_options,omitempty"`
 		ReplyMarkup        *inlineKeyboard `json:"reply_markup,omitempty"`
 		AllowPaidBroadcast bool            `json:"allow_paid_broadcast,omitempty"`
 	}
-	// sendMedia is sendPhoto/sendVideo/sendAudio/sendDocument: the media
-	// field is named after the method, so it is encoded by hand.
+	// sendMedia is sendPhoto, sendVideo, sendAudio or sendDocument: exactly
+	// one of the media fields is set.
 	sendMedia struct {
-		ChatID             any
-		Field              string
-		Media              string
-		Caption            string
-		ReplyMarkup        *inlineKeyboard
-		AllowPaidBroadcast bool
+		ChatID             json.RawMessage `json:"chat_id"`
+		Photo              string          `json:"photo,omitempty"`
+		Video              string          `json:"video,omitempty"`
+		Audio              string          `json:"audio,omitempty"`
+		Document           string          `json:"document,omitempty"`
+		Caption            string          `json:"caption,omitempty"`
+		ParseMode          string          `json:"parse_mode,omitempty"`
+		ReplyMarkup        *inlineKeyboard `json:"reply_markup,omitempty"`
+		AllowPaidBroadcast bool            `json:"allow_paid_broadcast,omitempty"`
 	}
 	inputMedia struct {
 		Type      string `json:"type"`
@@ -51,40 +56,49 @@ type (
 		ParseMode string `json:"parse_mode,omitempty"`
 	}
 	sendMediaGroup struct {
-		ChatID             any          `json:"chat_id"`
-		Media              []inputMedia `json:"media"`
-		AllowPaidBroadcast bool         `json:"allow_paid_broadcast,omitempty"`
+		ChatID             json.RawMessage `json:"chat_id"`
+		Media              []inputMedia    `json:"media"`
+		AllowPaidBroadcast bool            `json:"allow_paid_broadcast,omitempty"`
 	}
 )
 
-func (m sendMedia) MarshalJSON() ([]byte, error) {
-	out := map[string]any{"chat_id": m.ChatID, m.Field: m.Media}
-	if m.Caption != "" {
-		out["caption"], out["parse_mode"] = m.Caption, "HTML"
-	}
-	if m.ReplyMarkup != nil {
-		out["reply_markup"] = m.ReplyMarkup
-	}
-	if m.AllowPaidBroadcast {
-		out["allow_paid_broadcast"] = true
-	}
-	return json.Marshal(out)
+var mediaMethods = map[campaign.MediaKind]struct{ method, input string }{
+	campaign.Image: {"sendPhoto", "photo"},
+	campaign.Video: {"sendVideo", "video"},
+	campaign.Audio: {"sendAudio", "audio"},
+	campaign.File:  {"sendDocument", "document"},
 }
 
-var mediaMethods = map[campaign.MediaKind]struct{ method, field, input string }{
-	campaign.Image: {"sendPhoto", "photo", "photo"},
-	campaign.Video: {"sendVideo", "video", "video"},
-	campaign.Audio: {"sendAudio", "audio", "audio"},
-	campaign.File:  {"sendDocument", "document", "document"},
+// setMedia sets the one media field of kind.
+func (m *sendMedia) setMedia(kind campaign.MediaKind, url string) {
+	switch kind {
+	case campaign.Image:
+		m.Photo = url
+	case campaign.Video:
+		m.Video = url
+	case campaign.Audio:
+		m.Audio = url
+	default:
+		m.Document = url
+	}
 }
 
-// chatID is a numeric chat id as a number, or an @username as it is.
-func chatID(addr string) any {
-	if n, err := strconv.ParseInt(addr, 10, 64); err == nil {
-		return n
+// chatIDJSON is a numeric chat id as a JSON number, an @username as a string.
+func chatIDJSON(addr string) []byte {
+	if _, err := strconv.ParseInt(addr, 10, 64); err == nil {
+		return []byte(addr)
 	}
-	return addr
+	b, _ := json.Marshal(addr)
+	return b
 }
+
+// Every body starts with the chat id (the first field of each request
+// struct), so one encoding serves every recipient: the placeholder is
+// replaced by the recipient's id.
+var (
+	placeholderID = json.RawMessage("0")
+	bodyPrefix    = []byte(`{"chat_id":0`)
+)
 
 // isGroup reports whether addr is a group or channel (negative id or
 // @channelname), which Telegram limits to 20 messages a minute.
@@ -97,6 +111,28 @@ func isGroup(addr string) bool {
 // buttons; or, when the text is longer than a caption or the media is a
 // gallery with buttons, the media first and then the text with the buttons.
 func (c *Channel) Prepare(to campaign.Recipient, m campaign.Message) ([]campaign.Call, error) {
+	tmpl, err := c.bodies.get(m, c.encode)
+	if err != nil {
+		return nil, err
+	}
+	id := chatIDJSON(to.Address)
+	calls := make([]campaign.Call, len(tmpl))
+	for i, t := range tmpl {
+		body := make([]byte, 0, len(t.body)+len(id))
+		body = append(append(append(body, `{"chat_id":`...), id...), t.body[len(bodyPrefix):]...)
+		calls[i] = campaign.Call{Method: t.method, Chat: to.Address, Group: isGroup(to.Address), Body: body}
+	}
+	return calls, nil
+}
+
+// preparedCall is one call of a message, encoded for a placeholder chat.
+type preparedCall struct {
+	method string
+	body   []byte
+}
+
+// encode renders m into its calls for the placeholder chat.
+func (c *Channel) encode(m campaign.Message) ([]preparedCall, error) {
 	doc := markup.Parse(m.Text)
 	length := TextLength(doc)
 	if probs := lint(m, length); len(probs) > 0 {
@@ -104,42 +140,43 @@ func (c *Channel) Prepare(to campaign.Recipient, m campaign.Message) ([]campaign
 	}
 	html := HTML(doc)
 	kb := keyboard(m.Buttons)
-	id := chatID(to.Address)
-	var bodies []struct {
-		method string
-		body   any
-	}
-	add := func(method string, body any) {
-		bodies = append(bodies, struct {
-			method string
-			body   any
-		}{method, body})
-	}
-	text := func(withKB bool) {
-		sm := sendMessage{ChatID: id, Text: html, ParseMode: "HTML", AllowPaidBroadcast: c.cfg.PaidBroadcast}
-		if withKB {
-			sm.ReplyMarkup = kb
+	paid := c.cfg.PaidBroadcast
+	var out []preparedCall
+	add := func(method string, v any) error {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // the text is HTML; keep it readable and short
+		if err := enc.Encode(v); err != nil {
+			return fmt.Errorf("encode %s: %w", method, err)
 		}
+		out = append(out, preparedCall{method: method, body: bytes.TrimRight(buf.Bytes(), "\n")})
+		return nil
+	}
+	text := func() error {
+		sm := sendMessage{ChatID: placeholderID, Text: html, ParseMode: "HTML", ReplyMarkup: kb, AllowPaidBroadcast: paid}
 		if m.DisableLinkPreview {
 			sm.LinkPreviewOptions = &linkPreview{IsDisabled: true}
 		}
-		add("sendMessage", sm)
+		return add("sendMessage", sm)
 	}
+	var err error
 	switch {
 	case len(m.Media) == 0:
-		text(true)
+		err = text()
 	case len(m.Media) == 1:
-		mm := mediaMethods[m.Media[0].Kind]
-		sm := sendMedia{ChatID: id, Field: mm.field, Media: m.Media[0].URL, AllowPaidBroadcast: c.cfg.PaidBroadcast}
+		sm := sendMedia{ChatID: placeholderID, AllowPaidBroadcast: paid}
+		sm.setMedia(m.Media[0].Kind, m.Media[0].URL)
 		if length <= maxCaptionLength {
-			sm.Caption, sm.ReplyMarkup = captionHTML(html, length), kb
-			add(mm.method, sm)
-		} else {
-			add(mm.method, sm)
-			text(true)
+			if length > 0 {
+				sm.Caption, sm.ParseMode = html, "HTML"
+			}
+			sm.ReplyMarkup = kb
+			err = add(mediaMethods[m.Media[0].Kind].method, sm)
+		} else if err = add(mediaMethods[m.Media[0].Kind].method, sm); err == nil {
+			err = text()
 		}
 	default:
-		g := sendMediaGroup{ChatID: id, AllowPaidBroadcast: c.cfg.PaidBroadcast}
+		g := sendMediaGroup{ChatID: placeholderID, AllowPaidBroadcast: paid}
 		for _, md := range m.Media {
 			g.Media = append(g.Media, inputMedia{Type: mediaMethods[md.Kind].input, Media: md.URL})
 		}
@@ -147,27 +184,75 @@ func (c *Channel) Prepare(to campaign.Recipient, m campaign.Message) ([]campaign
 		if !separate && length > 0 {
 			g.Media[0].Caption, g.Media[0].ParseMode = html, "HTML"
 		}
-		add("sendMediaGroup", g)
-		if separate {
-			text(true)
+		if err = add("sendMediaGroup", g); err == nil && separate {
+			err = text()
 		}
 	}
-	calls := make([]campaign.Call, len(bodies))
-	for i, b := range bodies {
-		body, err := json.Marshal(b.body)
-		if err != nil {
-			return nil, fmt.Errorf("encode %s: %w", b.method, err)
-		}
-		calls[i] = campaign.Call{Method: b.method, Chat: to.Address, Group: isGroup(to.Address), Body: body}
+	if err != nil {
+		return nil, err
 	}
+	for _, p := range out {
+		if !bytes.HasPrefix(p.body, bodyPrefix) {
+			return nil, fmt.Errorf("encode %s: body does not start with the chat id", p.method) // a bug: fields out of order
+		}
+	}
+	return out, nil
+}
+
+// bodyCache remembers the encoded calls of recent messages: a broadcast
+// sends one message to thousands of chats, and only the chat id differs.
+// Personal messages fill it and it starts over.
+type bodyCache struct {
+	mu sync.Mutex
+	m  map[string][]preparedCall
+}
+
+const bodyCacheSize = 64
+
+func (bc *bodyCache) get(m campaign.Message, encode func(campaign.Message) ([]preparedCall, error)) ([]preparedCall, error) {
+	key := messageKey(m)
+	bc.mu.Lock()
+	calls, ok := bc.m[key]
+	bc.mu.Unlock()
+	if ok {
+		return calls, nil
+	}
+	calls, err := encode(m)
+	if err != nil {
+		return nil, err
+	}
+	bc.mu.Lock()
+	if bc.m == nil || len(bc.m) >= bodyCacheSize {
+		bc.m = make(map[string][]preparedCall, bodyCacheSize)
+	}
+	bc.m[key] = calls
+	bc.mu.Unlock()
 	return calls, nil
 }
 
-func captionHTML(html string, length int) string {
-	if length == 0 {
-		return ""
+// messageKey identifies a message's content.
+func messageKey(m campaign.Message) string {
+	var b strings.Builder
+	b.Grow(len(m.Text) + 64)
+	b.WriteString(m.Text)
+	for _, md := range m.Media {
+		b.WriteString("\x00m")
+		b.WriteString(string(md.Kind))
+		b.WriteString("\x00")
+		b.WriteString(md.URL)
 	}
-	return html
+	for _, bt := range m.Buttons {
+		b.WriteString("\x00b")
+		b.WriteString(bt.Text)
+		b.WriteString("\x00")
+		b.WriteString(bt.URL)
+		b.WriteString("\x00")
+		b.WriteString(bt.Callback)
+	}
+	if m.DisableLinkPreview {
+		b.WriteString("\x00nopreview")
+	}
+	return b.String()
 }
 
 func keyboard(buttons []campaign.Button) *inlineKeyboard {

@@ -53,9 +53,10 @@ type Config struct {
 
 // Channel sends to Telegram through one bot.
 type Channel struct {
-	cfg  Config
-	base string // APIURL + "/bot" + token + "/"
-	http *http.Client
+	cfg    Config
+	base   string // APIURL + "/bot" + token + "/"
+	http   *http.Client
+	bodies bodyCache
 }
 
 var _ campaign.Channel = (*Channel)(nil)
@@ -157,6 +158,15 @@ func (c *Channel) Do(ctx context.Context, call campaign.Call) ([]string, error) 
 	return res.Result.ids, nil
 }
 
+// resultOf returns the raw result of a successful answer (rare: getMe).
+func resultOf(raw []byte) []byte {
+	var r struct {
+		Result json.RawMessage `json:"result"`
+	}
+	json.Unmarshal(raw, &r)
+	return r.Result
+}
+
 // apiResult decodes a result in one pass: the message ids of a Message or
 // of an array of them (sendMediaGroup), and the raw bytes for other methods.
 type apiResult struct {
@@ -189,6 +199,15 @@ func (c *Channel) post(ctx context.Context, method string, body []byte, res *api
 	if err != nil {
 		// The request arrived; only the answer was lost.
 		return c.transportError(err, true)
+	}
+	if resp.StatusCode == http.StatusOK {
+		if ids, ok := scanSent(raw); ok {
+			res.OK, res.Result.ids = true, ids
+			if method == "getMe" {
+				res.Result.raw = resultOf(raw)
+			}
+			return nil
+		}
 	}
 	if err := json.Unmarshal(raw, res); err != nil {
 		if resp.StatusCode >= 500 {
@@ -289,7 +308,9 @@ func messageIDs(result []byte) []string {
 	if json.Unmarshal(result, &many) == nil {
 		ids := make([]string, 0, len(many))
 		for _, m := range many {
-			ids = append(ids, strconv.FormatInt(m.MessageID, 10))
+			if m.MessageID != 0 {
+				ids = append(ids, strconv.FormatInt(m.MessageID, 10))
+			}
 		}
 		return ids
 	}
