@@ -31,7 +31,7 @@ lint: ## fail on gofmt, go vet or go mod tidy changes
 
 .PHONY: bench
 bench: ## run the benchmarks (send throughput vs bare net/http, planning memory)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -count 1 ./campaign/... ./store/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -count 1 ./campaign/...
 
 .PHONY: fuzz
 fuzz: ## run each fuzz test for FUZZTIME
