@@ -8,7 +8,7 @@ import (
 	"sync"
 )
 
-//go:generate go run ./internal/specgen -out telegram_spec.json
+//go:generate go run ./internal/specgen -spec ../telegram/testdata/telegram-bot-api.json -out telegram_spec.json
 
 // telegramSpecJSON is the part of the official Bot API spec the sandbox checks requests against:
 // the emulated methods and every type they reference (see internal/specgen).

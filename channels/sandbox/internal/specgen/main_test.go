@@ -12,12 +12,10 @@ import (
 // generator makes from the spec, i.e. when someone edited it by hand or the spec moved on
 // without `go generate ./channels/sandbox`.
 func TestGeneratedFileIsCurrent(t *testing.T) {
-	specPath := os.Getenv("TELEGRAM_BOT_API_SPEC")
-	if specPath == "" {
-		var err error
-		if specPath, err = findSpec(); err != nil {
-			t.Skip(err)
-		}
+	// The full spec is kept in the repository for the Telegram contract test.
+	specPath := filepath.Join("..", "..", "..", "telegram", "testdata", specName)
+	if env := os.Getenv("TELEGRAM_BOT_API_SPEC"); env != "" {
+		specPath = env
 	}
 	raw, err := os.ReadFile(specPath)
 	if err != nil {
