@@ -121,8 +121,10 @@ func (c *Channel) Name() string { return "telegram" }
 // Limits implements campaign.Channel.
 func (c *Channel) Limits() campaign.Limits {
 	return campaign.Limits{
-		PerSecond:      c.cfg.Rate,
-		Burst:          max(1, int(c.cfg.Rate)),
+		PerSecond: c.cfg.Rate,
+		// A tenth of a second's worth: an even flow, not a burst of a
+		// full second at the start of every run.
+		Burst:          max(1, int(c.cfg.Rate/10)),
 		PerChat:        perChatRate,
 		PerChatBurst:   perChatBurst,
 		PerGroupMinute: perGroupPerMinute,
