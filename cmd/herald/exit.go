@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/heraldcli/herald/campaign"
 	"github.com/heraldcli/herald/channels/telegram"
 	"github.com/heraldcli/herald/internal/strictyaml"
+	"github.com/heraldcli/herald/sources"
 )
 
 // Exit codes, documented in the README.
@@ -107,8 +110,29 @@ func exitCode(err error) int {
 		return exitInvalid
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
+	case misconfiguredSource(err):
+		return exitInvalid
 	}
 	return exitUnexpected
+}
+
+// misconfiguredSource reports whether a campaign's source failed because the
+// campaign names the wrong thing — a page that is not a feed, a 4xx, a file
+// that does not exist — rather than because of a passing fault (timeouts,
+// 5xx, 429), which stay unexpected (exit 1) so a retry may succeed.
+func misconfiguredSource(err error) bool {
+	var se *campaign.SourceError
+	if !errors.As(err, &se) {
+		return false
+	}
+	var fe *sources.FetchError
+	switch {
+	case errors.Is(err, sources.ErrNotFeed), errors.Is(err, sources.ErrMalformedFeed), errors.Is(err, fs.ErrNotExist):
+		return true
+	case errors.As(err, &fe):
+		return fe.Status >= 400 && fe.Status < 500 && fe.Status != http.StatusTooManyRequests
+	}
+	return false
 }
 
 // usageFlags makes cobra's own argument and flag errors flagErrors.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -245,5 +247,44 @@ func TestInitAndUsageErrors(t *testing.T) {
 	c := b.start(t, empty, map[string]string{"HERALD_WORKSPACE": ""}, "run", "list").wait(t, 30*time.Second)
 	if c.code != 2 || !strings.Contains(c.stderr, "no herald.yaml in") || !strings.Contains(c.stderr, "herald init mybrand") {
 		t.Errorf("no workspace anywhere: %s", c)
+	}
+}
+
+// TestBadSourceIsInvalidInput: a campaign whose source is a page, a missing
+// file or a 404 exits 2 and says what it got; nothing is sent or recorded.
+func TestBadSourceIsInvalidInput(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.importAudience(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/gone.xml" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<!doctype html><html><title>Our blog</title></html>"))
+	}))
+	t.Cleanup(srv.Close)
+	b.write(t, "feeds/page.xml", "<!doctype html><html><body>not a feed</body></html>")
+	for name, tc := range map[string]struct{ url, want string }{
+		"html file":    {"feeds/page.xml", "not a feed"},
+		"missing file": {"feeds/nope.xml", "no such file"},
+		"html page":    {srv.URL + "/blog", "not a feed: got HTTP 200 text/html"},
+		"404":          {srv.URL + "/gone.xml", "404"},
+	} {
+		camp := "src-" + strings.ReplaceAll(name, " ", "-")
+		b.write(t, "campaigns/"+camp+".yaml", "channels: [telegram]\nsource: {url: \""+tc.url+"\"}\nmessage: {text: \"{{ .Item.Title }}\"}\n")
+		for _, args := range [][]string{{"campaign", "send", camp, "--yes"}, {"campaign", "preview", camp}} {
+			r := b.herald(t, args...)
+			if r.code != exitInvalid || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("%s: %v: exit %d, stderr %q; want 2 and %q", name, args, r.code, r.stderr, tc.want)
+			}
+		}
+	}
+	if n := len(b.sb.Messages()); n != 0 {
+		t.Fatalf("the sandbox received %d messages", n)
+	}
+	if runs := b.runList(t); len(runs) != 0 {
+		t.Fatalf("runs were recorded: %v", runs)
 	}
 }
