@@ -186,8 +186,12 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 	bg := context.WithoutCancel(ctx)
 	if ending == Completed {
 		// Everything claimed was attempted; make sure nothing is left.
-		if n, err := e.Store.Counts(bg, run.ID); err == nil && n.Pending > 0 {
-			state, ending, reason = RunPaused, Interrupted, fmt.Sprintf("%d deliveries still pending", n.Pending)
+		n, err := e.Store.Counts(bg, run.ID)
+		if err != nil {
+			return res, fmt.Errorf("run %d: %w", run.ID, err)
+		}
+		if left := n.Pending + n.Sending; left > 0 {
+			state, ending, reason = RunPaused, Interrupted, fmt.Sprintf("%d deliveries not finished", left)
 		}
 	}
 	if err := e.Store.ReleaseRun(bg, run.ID, opts.Owner, state, reason, e.now()); err != nil {
@@ -247,9 +251,14 @@ func (d *dispatch) keepLease(done <-chan struct{}) {
 			return
 		case <-t.C:
 			err := d.e.Store.RenewRun(d.callCtx, d.run.ID, d.opts.Owner, d.e.now(), d.opts.LeaseTTL)
-			if err != nil {
-				d.stop(&stopError{ending: Interrupted, reason: "lost the run's lease: " + err.Error()})
+			if errors.Is(err, ErrRunBusy) {
+				d.stop(&stopError{ending: Interrupted, reason: "another herald process took over the run (this one was presumed dead)"})
 				return
+			}
+			if err != nil {
+				// A busy database is no reason to give the run up; the
+				// lease has two more renewals' worth of time.
+				d.e.log().Warn("could not renew the run's lease; trying again", "run", d.run.ID, "err", err)
 			}
 		}
 	}
@@ -334,6 +343,15 @@ func (d *dispatch) record(o Outcome) {
 // deliver attempts one delivery and records its outcome.
 func (d *dispatch) deliver(cl Claim) {
 	defer d.finishPart(cl)
+	if cl.after != nil {
+		// A subscriber's parts go in order: nothing of this part may
+		// happen, not even a skip, before the previous part is settled.
+		select {
+		case <-cl.after:
+		case <-d.stopCtx.Done():
+			return
+		}
+	}
 	sub := cl.Subscriber
 	out := Outcome{DeliveryID: cl.DeliveryID}
 	if sub.Status != audience.Subscribed {
@@ -362,27 +380,29 @@ func (d *dispatch) deliver(cl Claim) {
 		d.record(out)
 		return
 	}
-	if cl.after != nil {
-		select {
-		case <-cl.after:
-		case <-d.stopCtx.Done():
-			return
-		}
-	}
 	lim := d.limiters[sub.Channel]
 	marked, migrated := false, false
 	retries, limited := 0, 0
 	var ids []string
-	for i := 0; i < len(calls); {
-		waitCtx := d.stopCtx
-		if marked {
-			waitCtx = d.callCtx // a started delivery is finished even when stopping
+	// waitCtx is what a wait (rate limit, pause, backoff) gives way to: a
+	// stop, unless part of the message is already out, which is finished.
+	waitCtx := func(i int) context.Context {
+		if i > 0 {
+			return d.callCtx
 		}
-		if err := lim.wait(waitCtx, calls[i]); err != nil {
-			if marked {
-				out.State, out.Reason, out.Error = Unknown, "interrupted", err.Error()
-				d.record(out)
-			}
+		return d.stopCtx
+	}
+	// stopped gives up before the first call took effect: the delivery
+	// stays (or goes back to) pending for a resume.
+	stopped := func() {
+		if marked {
+			out.State, out.Marked = Pending, true
+			d.w.record(out)
+		}
+	}
+	for i := 0; i < len(calls); {
+		if err := lim.wait(waitCtx(i), calls[i]); err != nil {
+			stopped()
 			return
 		}
 		if !marked {
@@ -392,7 +412,7 @@ func (d *dispatch) deliver(cl Claim) {
 				}
 				return // someone else has it, or the ledger failed
 			}
-			marked = true
+			marked, out.Marked = true, true
 		}
 		rctx, cancel := context.WithTimeout(d.callCtx, d.opts.RequestTimeout)
 		got, err := ch.Do(rctx, calls[i])
@@ -434,17 +454,30 @@ func (d *dispatch) deliver(cl Claim) {
 			if retries++; retries <= d.opts.MaxRetries {
 				backoff := min(d.opts.Backoff<<(retries-1), d.opts.MaxBackoff)
 				backoff += time.Duration(rand.Int64N(int64(backoff)/4 + 1))
-				if sleep(d.callCtx, backoff) == nil {
-					continue
+				if sleep(waitCtx(i), backoff) != nil {
+					stopped()
+					return
 				}
+				continue
 			}
 			fail(Failed, se.Reason)
 		case Migrated:
 			if !migrated && se.NewAddress != "" {
-				migrated = true
-				to.Address, out.SubscriberID, out.NewAddress = se.NewAddress, sub.ID, se.NewAddress
-				if calls, err = ch.Prepare(to, msg); err == nil {
-					continue
+				owner, err := d.e.Store.AddressOwner(d.callCtx, sub.Channel, se.NewAddress)
+				if err == nil && owner != sub.ID {
+					// The group is already a subscriber under its new id
+					// and gets its message there: this old entry is spent.
+					fail(Skipped, "migrated_duplicate")
+					out.Error = fmt.Sprintf("the chat moved to %s, which is subscriber %d", se.NewAddress, owner)
+					out.SubscriberID, out.SubscriberStatus = sub.ID, audience.Invalid
+					break
+				}
+				if err == nil || errors.Is(err, ErrNotFound) {
+					migrated = true
+					to.Address, out.SubscriberID, out.NewAddress = se.NewAddress, sub.ID, se.NewAddress
+					if calls, err = ch.Prepare(to, msg); err == nil {
+						continue
+					}
 				}
 			}
 			fail(Failed, "chat_migrated")

@@ -390,3 +390,82 @@ func TestEachModeSendsItemsInOrderAndOnlyNewOnes(t *testing.T) {
 		t.Fatalf("third run: %+v %s", res.Counts, res.Run.State)
 	}
 }
+
+// TestMigratedGroupAlreadySubscribedGetsOneMessage: an old group id that
+// Telegram says moved to an id that is already another subscriber must not
+// send the group a second copy, this run or the next.
+func TestMigratedGroupAlreadySubscribedGetsOneMessage(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{subscribers: 3})
+	ctx := context.Background()
+	_, err := b.store.Upsert(ctx, []audience.Subscriber{{Channel: "telegram", Address: "-1009999", Name: "Group", Tags: []string{"all"},
+		Status: audience.Subscribed, Consent: audience.Consent{At: time.Now().Add(-time.Hour), Source: "import"}}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.sb.SetChat("1002", sandbox.ChatMigrated(-1009999))
+	s := spec(t, staticSpec)
+	for run := 1; run <= 2; run++ {
+		b.sb.Reset()
+		res := b.send(t, ctx, s)
+		if n := b.perChat()["-1009999"]; n != 1 {
+			t.Fatalf("run %d: the group got %d messages, want 1 (%+v)", run, n, res.Counts)
+		}
+		b.assertNoneTwice(t, 1)
+		if run == 1 && reason(res.Counts, campaign.Skipped, "migrated_duplicate") != 1 {
+			t.Fatalf("run 1: %+v", res.Counts)
+		}
+	}
+	var old audience.Subscriber
+	b.store.Subscribers(ctx, audience.Filter{}, func(s audience.Subscriber) error {
+		if s.Address == "1002" {
+			old = s
+		}
+		return nil
+	})
+	if old.Status != audience.Invalid {
+		t.Fatalf("the old group entry: %+v", old)
+	}
+}
+
+// TestStopDuringRateLimitWaitLeavesRefusedDeliveriesPending: a stop while
+// deliveries wait out Telegram's retry_after must not send them afterwards;
+// the refused ones go back to pending for a resume.
+func TestStopDuringRateLimitWaitLeavesRefusedDeliveriesPending(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{subscribers: 6, sandbox: sandbox.Options{Rate: 0.2, Burst: 1, PaidRate: 0.2},
+		send: campaign.SendOptions{Workers: 6, MaxPause: time.Minute}})
+	s := spec(t, staticSpec)
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := b.engine.Prepare(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := b.engine.Plan(ctx, d, "manual", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		// Stop once the sandbox has refused someone with a 429.
+		for {
+			for _, r := range b.sb.Requests() {
+				if r.Status == 429 {
+					cancel()
+					return
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	res, err := b.engine.Dispatch(ctx, s, run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Counts
+	if res.Ending != campaign.Interrupted || c.Pending == 0 || c.Sending != 0 || c.Unknown != 0 {
+		t.Fatalf("ending %s, counts %+v: refused deliveries must be pending, not sent after the stop", res.Ending, c)
+	}
+	if got := len(b.sb.Messages()); got != c.Sent {
+		t.Fatalf("sandbox accepted %d, ledger says %d sent", got, c.Sent)
+	}
+}

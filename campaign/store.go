@@ -128,6 +128,11 @@ type Claim struct {
 // the subscriber.
 type Outcome struct {
 	DeliveryID int64
+	// Marked says the delivery was moved to sending by this process: its
+	// outcome replaces sending (or unknown, if another process recovered
+	// it meanwhile). An unmarked outcome applies only to a pending delivery,
+	// so a process that lost its lease cannot overwrite the new owner's work.
+	Marked     bool
 	State      DeliveryState
 	Reason     string
 	Error      string
@@ -170,6 +175,9 @@ type Store interface {
 	Unseen(ctx context.Context, campaign string, keys []string) (map[string]bool, error)
 	// SegmentCounts counts a segment's subscribers per channel and status.
 	SegmentCounts(ctx context.Context, channels []string, seg audience.Segment) ([]SegmentCount, error)
+	// AddressOwner returns the id of the subscriber with that channel and
+	// address, or ErrNotFound.
+	AddressOwner(ctx context.Context, channel, address string) (int64, error)
 	// FirstInSegment returns one subscribed member of the segment (for
 	// previews), or ErrNotFound.
 	FirstInSegment(ctx context.Context, channels []string, seg audience.Segment) (audience.Subscriber, error)

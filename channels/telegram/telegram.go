@@ -16,6 +16,7 @@ import (
 	"net/http/httptrace"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldcli/herald/campaign"
@@ -185,8 +186,14 @@ func (r *apiResult) UnmarshalJSON(b []byte) error {
 // post sends one Bot API request and decodes a successful envelope into res.
 // Its errors are *campaign.SendError.
 func (c *Channel) post(ctx context.Context, method string, body []byte, res *apiResponse) error {
-	var wrote bool
-	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) { wrote = i.Err == nil }}
+	// wrote turns true as soon as any of the request is on the wire: from
+	// then on a failure is ambiguous. The trace may run on another
+	// goroutine (HTTP/2), hence the atomic.
+	var wrote atomic.Bool
+	trace := &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
+	}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, c.base+method, bytes.NewReader(body))
 	if err != nil {
 		return &campaign.SendError{Kind: campaign.Fatal, Reason: "config", Message: c.Redact(err.Error())}
@@ -194,7 +201,7 @@ func (c *Channel) post(ctx context.Context, method string, body []byte, res *api
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return c.transportError(err, wrote)
+		return c.transportError(err, wrote.Load())
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))

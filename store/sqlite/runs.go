@@ -329,6 +329,7 @@ func (s *Store) Pending(ctx context.Context, runID, afterID int64, limit int) ([
 // outcomeRow is one outcome as RecordOutcomes reads it.
 type outcomeRow struct {
 	ID     int64  `json:"id"`
+	Marked bool   `json:"marked"`
 	State  string `json:"state"`
 	Reason string `json:"reason"`
 	Error  string `json:"error"`
@@ -344,7 +345,7 @@ func (s *Store) Apply(ctx context.Context, b campaign.Batch) ([]int64, error) {
 	if len(b.Outcomes) > 0 {
 		rows := make([]outcomeRow, len(b.Outcomes))
 		for i, o := range b.Outcomes {
-			rows[i] = outcomeRow{ID: o.DeliveryID, State: string(o.State), Reason: o.Reason, Error: o.Error, IDs: strings.Join(o.MessageIDs, ",")}
+			rows[i] = outcomeRow{ID: o.DeliveryID, Marked: o.Marked, State: string(o.State), Reason: o.Reason, Error: o.Error, IDs: strings.Join(o.MessageIDs, ",")}
 		}
 		var err error
 		if outcomes, err = json.Marshal(rows); err != nil {

@@ -322,6 +322,16 @@ func (s *Store) FirstInSegment(ctx context.Context, channels []string, seg audie
 	return sub, err
 }
 
+// AddressOwner implements campaign.Store.
+func (s *Store) AddressOwner(ctx context.Context, channel, address string) (int64, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, q("AddressOwner"), channel, address).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, campaign.ErrNotFound
+	}
+	return id, err
+}
+
 // SourceState implements campaign.Store.
 func (s *Store) SourceState(ctx context.Context, camp, u string) (campaign.SourceState, error) {
 	st := campaign.SourceState{Campaign: camp, URL: u}

@@ -353,12 +353,15 @@ func testLedger(t *testing.T, s Store) {
 	at := t0.Add(time.Second)
 	all := append(page1, page2...)
 	outs := []campaign.Outcome{
-		{DeliveryID: ids[0], State: campaign.Sent, MessageIDs: []string{"11", "12"}},
-		{DeliveryID: ids[1], State: campaign.Failed, Reason: "blocked", Error: "Forbidden: bot was blocked by the user",
+		{DeliveryID: ids[0], Marked: true, State: campaign.Sent, MessageIDs: []string{"11", "12"}},
+		{DeliveryID: ids[1], Marked: true, State: campaign.Failed, Reason: "blocked", Error: "Forbidden: bot was blocked by the user",
 			SubscriberID: all[1].Subscriber.ID, SubscriberStatus: audience.Blocked},
-		{DeliveryID: ids[2], State: campaign.Sent, SubscriberID: all[2].Subscriber.ID, NewAddress: "-1009999"},
-		{DeliveryID: ids[3], State: campaign.Unknown, Reason: "timeout"},
-		{DeliveryID: ids[4], State: campaign.Pending},
+		{DeliveryID: ids[2], Marked: true, State: campaign.Sent, SubscriberID: all[2].Subscriber.ID, NewAddress: "-1009999"},
+		{DeliveryID: ids[3], Marked: true, State: campaign.Unknown, Reason: "timeout"},
+		{DeliveryID: ids[4], Marked: true, State: campaign.Pending},
+		// An unmarked outcome (a skip decided before marking) never
+		// overwrites a delivery that is no longer pending.
+		{DeliveryID: ids[0], State: campaign.Skipped, Reason: "unsubscribed"},
 	}
 	must(s.Apply(ctx, campaign.Batch{RunID: run.ID, At: at, Outcomes: outs}))(t)
 	c := must(s.Counts(ctx, run.ID))(t)
@@ -386,6 +389,22 @@ func testLedger(t *testing.T, s Store) {
 	// A reverted delivery is pending again for a resume.
 	if p := must(s.Pending(ctx, run.ID, 0, 10))(t); len(p) != 1 || p[0].DeliveryID != ids[4] {
 		t.Fatalf("pending after revert: %+v", p)
+	}
+	// An unmarked outcome applies to a pending delivery; a marked one may
+	// replace unknown (a takeover recovered it, the first owner knew better).
+	must(s.Apply(ctx, campaign.Batch{RunID: run.ID, At: at, Outcomes: []campaign.Outcome{
+		{DeliveryID: ids[4], State: campaign.Skipped, Reason: "unsubscribed"},
+		{DeliveryID: ids[3], Marked: true, State: campaign.Sent, MessageIDs: []string{"13"}},
+	}}))(t)
+	c = must(s.Counts(ctx, run.ID))(t)
+	if c.Sent != 3 || c.Skipped != 1 || c.Unknown != 0 || c.Pending != 0 {
+		t.Fatalf("counts after late outcomes: %+v", c)
+	}
+	if id := must(s.AddressOwner(ctx, "telegram", "-1009999"))(t); id != all[2].Subscriber.ID {
+		t.Fatalf("AddressOwner = %d, want %d", id, all[2].Subscriber.ID)
+	}
+	if _, err := s.AddressOwner(ctx, "telegram", "-1"); !errors.Is(err, campaign.ErrNotFound) {
+		t.Fatalf("AddressOwner of nobody: %v", err)
 	}
 }
 

@@ -95,13 +95,20 @@ RETURNING id;
 
 -- name: RecordOutcomes
 -- Records a batch of outcomes, a JSON array of objects, in one statement.
+-- A marked outcome replaces sending (or unknown, if a takeover recovered
+-- it); an unmarked one applies only to a pending delivery.
 UPDATE deliveries SET state = o.state, reason = o.reason, error = o.error,
     message_ids = o.message_ids, finished_at = ?
 FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.state') AS state,
              json_extract(value, '$.reason') AS reason, json_extract(value, '$.error') AS error,
-             json_extract(value, '$.ids') AS message_ids
+             json_extract(value, '$.ids') AS message_ids, json_extract(value, '$.marked') AS marked
       FROM json_each(?)) AS o
-WHERE deliveries.id = o.id AND +deliveries.run_id = ?;
+WHERE deliveries.id = o.id AND +deliveries.run_id = ?
+  AND CASE WHEN o.marked THEN deliveries.state IN ('sending', 'unknown')
+           ELSE deliveries.state = 'pending' END;
+
+-- name: AddressOwner
+SELECT id FROM subscribers WHERE channel = ? AND address = ?;
 
 -- name: SetSubscriberStatus
 UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?;
