@@ -39,6 +39,9 @@ fuzz: ## run each fuzz test for FUZZTIME
 	$(GO) test -run '^$$' -fuzz FuzzHTML -fuzztime $(FUZZTIME) ./channels/telegram/
 	$(GO) test -run '^$$' -fuzz FuzzParse$$ -fuzztime $(FUZZTIME) ./sources/rss/
 	$(GO) test -run '^$$' -fuzz FuzzParseCSV -fuzztime $(FUZZTIME) ./audience/
+	$(GO) test -run '^$$' -fuzz FuzzParseSpec -fuzztime $(FUZZTIME) ./campaign/
+	$(GO) test -run '^$$' -fuzz FuzzScanSent -fuzztime $(FUZZTIME) ./channels/telegram/
+	$(GO) test -run '^$$' -fuzz FuzzParseTelegramHTML -fuzztime $(FUZZTIME) ./channels/sandbox/
 
 .PHONY: tidy
 tidy: ## go mod tidy and gofmt

@@ -132,3 +132,15 @@ func TestLintReportsLineOfTheField(t *testing.T) {
 		t.Fatalf("template field error: %v", err)
 	}
 }
+
+func TestRunawayTemplateFailsFast(t *testing.T) {
+	t.Parallel()
+	s, err := campaign.ParseSpec("c.yaml", "c", []byte("channels: [telegram]\nmode: static\nmessage:\n  text: \"{{ range 1000000000 }}xxxxxxxx{{ end }}\"\n"), known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Lint(map[string]campaign.Channel{"telegram": lintOnly{max: 4096}}, nil, campaign.SampleSubscriber(), time.Now())
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:4:") || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("runaway template: %v", err)
+	}
+}

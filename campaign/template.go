@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -221,9 +222,29 @@ func escapeActions(n parse.Node) {
 	}
 }
 
+// maxRendered caps one field's rendering: far above any platform's limit,
+// low enough that a runaway template ({{ range 1000000000 }}) fails fast
+// instead of filling memory.
+const maxRendered = 1 << 20
+
+var errTooLarge = fmt.Errorf("renders to more than %d bytes", maxRendered)
+
+// cappedBuffer is a bytes.Buffer that refuses to grow past maxRendered.
+type cappedBuffer struct{ bytes.Buffer }
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > maxRendered {
+		return 0, errTooLarge
+	}
+	return b.Buffer.Write(p)
+}
+
 func execString(s *Spec, t *template.Template, data *TemplateData) (string, error) {
-	var buf bytes.Buffer
+	var buf cappedBuffer
 	if err := t.Execute(&buf, data); err != nil {
+		if errors.Is(err, errTooLarge) {
+			return "", &templateError{line: s.Line(t.Name()), msg: fmt.Sprintf("%s: template %s", t.Name(), errTooLarge)}
+		}
 		return "", s.wrapTemplateError(t.Name(), err)
 	}
 	return buf.String(), nil
