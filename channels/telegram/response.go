@@ -31,7 +31,7 @@ func scanSent(b []byte) (ids []string, handled bool) {
 		if !plain {
 			return nil, false
 		}
-		switch key {
+		switch string(key) { // no allocation: compared in place
 		case "ok":
 			v, good := s.literal()
 			if !good || v != "true" {
@@ -79,17 +79,17 @@ func (s *scanner) byte(c byte) bool {
 }
 
 // key reads `"name":` and reports whether the name has no escapes.
-func (s *scanner) key() (string, bool) {
+func (s *scanner) key() ([]byte, bool) {
 	s.space()
 	start := s.i
 	if !s.str() {
-		return "", false
+		return nil, false
 	}
 	raw := s.b[start+1 : s.i-1]
 	if bytes.IndexByte(raw, '\\') >= 0 || !s.byte(':') {
-		return "", false
+		return nil, false
 	}
-	return string(raw), true
+	return raw, true
 }
 
 // result reads the result: an object or an array of objects, collecting
@@ -139,7 +139,7 @@ func (s *scanner) message() (string, bool) {
 		if !plain {
 			return "", false
 		}
-		if key != "message_id" {
+		if string(key) != "message_id" {
 			if foldsTo(key, "message_id") || !s.value() {
 				return "", false
 			}
@@ -304,13 +304,16 @@ func (s *scanner) number() bool {
 
 // foldsTo reports whether key matches one of names the way encoding/json
 // matches field names (case-insensitively), without being equal to it.
-func foldsTo(key string, names ...string) bool {
+func foldsTo(key []byte, names ...string) bool {
 	for _, n := range names {
-		if key != n && bytes.EqualFold([]byte(key), []byte(n)) {
+		if string(key) == n {
+			continue
+		}
+		if bytes.EqualFold(key, []byte(n)) {
 			return true
 		}
 		// encoding/json also folds the Kelvin sign and long s.
-		if len(key) >= len(n) && key != n && bytes.ContainsAny([]byte(key), "\u212a\u017f") {
+		if len(key) >= len(n) && bytes.ContainsAny(key, "\u212a\u017f") {
 			return true
 		}
 	}
