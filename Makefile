@@ -3,6 +3,7 @@ GO       ?= go
 BIN      ?= bin/herald
 PKGS     ?= ./...
 FUZZTIME ?= 20s
+STATICCHECK ?= v0.8.2
 
 .DEFAULT_GOAL := help
 
@@ -23,10 +24,11 @@ test: lint ## gofmt, go vet, go mod tidy check, then every test with -race
 	$(GO) test -race -shuffle=on -count=1 $(PKGS)
 
 .PHONY: lint
-lint: ## fail on gofmt, go vet or go mod tidy changes
+lint: ## fail on gofmt, go vet, staticcheck or go mod tidy changes
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) $(PKGS)
 	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go mod tidy would change go.mod/go.sum: run make tidy"; $(GO) mod tidy -diff; exit 1; }
 
 .PHONY: bench

@@ -76,7 +76,6 @@ type Draft struct {
 	// Sample is the message rendered for the preview subscriber, per part.
 	Sample   []Message
 	Problems []LintProblem
-	compiled *compiled
 }
 
 // LintProblem is a problem with a rendered message on one channel.
@@ -114,7 +113,7 @@ func (e *Engine) Prepare(ctx context.Context, spec *Spec) (*Draft, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Draft{Spec: spec, compiled: c}
+	d := &Draft{Spec: spec}
 	if spec.Source != nil {
 		if err := e.pickItems(ctx, d); err != nil {
 			return nil, err

@@ -27,7 +27,6 @@ func TestControlMessages(t *testing.T) {
 		t.Errorf("GET messages differs from Messages():\n%+v\n%+v", all, b.srv.Messages())
 	}
 	var some []Message
-	some = nil
 	b.control(t, "GET", "/__sandbox/messages?chat=2", "", &some)
 	if len(some) != 1 || some[0].Text != "two" {
 		t.Errorf("?chat=2: %+v", some)

@@ -20,8 +20,9 @@ type EntityError struct {
 
 func (e *EntityError) Error() string { return descCantParseEntities + e.Reason }
 
-// errNotUTF8 is Telegram's refusal of a string that is not valid UTF-8.
-var errNotUTF8 = errors.New(descNotUTF8)
+// errNotUTF8 is Telegram's refusal of a string that is not valid UTF-8, in
+// Telegram's own words (capitalized: the sandbox must answer exactly so).
+var errNotUTF8 = errors.New(descNotUTF8) //lint:ignore ST1005 Telegram's wording
 
 // ParseTelegramHTML parses s as Telegram parses a text sent with parse_mode "HTML" and returns
 // the text the recipient sees: tags removed, the entities &lt; &gt; &amp; &quot; and numeric
