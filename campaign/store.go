@@ -214,6 +214,13 @@ type Store interface {
 	// run cancelled; ErrRunBusy while another owner sends it.
 	CancelRun(ctx context.Context, runID int64, now time.Time) (skipped int, err error)
 
+	// RequeueUnknown moves the run's unknown deliveries back to pending, so
+	// that a resume sends them again, and makes a finished run resumable. It
+	// returns ErrRunBusy while another process sends the run, ErrRunFinished
+	// for a cancelled run, and ErrRunActive when the campaign has another
+	// unfinished run.
+	RequeueUnknown(ctx context.Context, runID int64, now time.Time) (int, error)
+
 	// Pending returns up to limit pending deliveries of the run with id >
 	// afterID, in id order, with their subscribers as they are now.
 	Pending(ctx context.Context, runID, afterID int64, limit int) ([]Claim, error)

@@ -26,7 +26,7 @@ func newCampaignCmd(g *globalOptions, io *IOStreams) *cobra.Command {
 		Use:   "campaign",
 		Short: "Preview, send, resume and cancel campaigns",
 	}
-	cmd.AddCommand(newPreviewCmd(g, io), newSendCmd(g, io), newResumeCmd(g, io), newCancelCmd(g, io))
+	cmd.AddCommand(newPreviewCmd(g, io), newSendCmd(g, io), newResumeCmd(g, io), newCancelCmd(g, io), newResendUnknownCmd(g, io))
 	return cmd
 }
 
@@ -514,6 +514,94 @@ func newCancelCmd(g *globalOptions, io *IOStreams) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func newResendUnknownCmd(g *globalOptions, io *IOStreams) *cobra.Command {
+	o := &runIDOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "resend-unknown RUN",
+		Short: "Send again the deliveries of a run whose outcome is unknown (they may arrive twice)",
+		Long: `A delivery is "unknown" when its request reached the platform but herald never learned
+the answer (a timeout, a lost connection, a crash while sending). herald never sends those
+again by itself: a duplicate marketing message is worse than a missing one. If you prefer
+the risk of a duplicate to a gap, this command puts the run's unknown deliveries back to
+pending and sends them, within the same limits and ledger as any run.
+
+It asks for confirmation on a terminal; elsewhere it needs --yes.`,
+		Example: `  herald campaign resend-unknown 42
+  herald campaign resend-unknown 42 --yes --output json`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			id, err := parseRunID(a[0])
+			if err != nil {
+				return err
+			}
+			if o.maxFailureRate != -1 && (o.maxFailureRate < 0 || o.maxFailureRate > 1) {
+				return &flagError{fmt.Errorf("--max-failure-rate %g: use a share between 0 and 1 (0.05 is 5%%)", o.maxFailureRate)}
+			}
+			ctx := cmd.Context()
+			app, err := openApp(ctx, cmd, o.g, io, true)
+			if err != nil {
+				return err
+			}
+			defer app.Close()
+			run, err := app.store.Run(ctx, id)
+			if errors.Is(err, campaign.ErrNotFound) {
+				return invalidf("no run %d (see herald run list)", id)
+			} else if err != nil {
+				return err
+			}
+			c, err := app.store.Counts(ctx, id)
+			if err != nil {
+				return err
+			}
+			if c.Unknown == 0 {
+				fmt.Fprintf(io.ErrOut, "run %d has no deliveries with an unknown outcome: nothing to resend\n", id)
+				return nil
+			}
+			spec, err := app.loadCampaign(run.Campaign)
+			if err != nil {
+				return err
+			}
+			warning := fmt.Sprintf("%d deliveries of run %d (%s) have an unknown outcome: the platform may have delivered them, and resending may message these people twice.",
+				c.Unknown, id, run.Campaign)
+			switch {
+			case o.yes:
+			case io.InTTY:
+				ok, err := confirm(io, warning+" Resend them? [y/N] ")
+				if err != nil || !ok {
+					fmt.Fprintln(io.ErrOut, "nothing resent")
+					return err
+				}
+			default:
+				return invalidf("%s Pass --yes to resend them anyway.", warning)
+			}
+			n, err := app.store.RequeueUnknown(ctx, id, time.Now())
+			var conflict *campaign.RunConflict
+			switch {
+			case errors.As(err, &conflict):
+				return invalidf("campaign %s has an unfinished run %d: resume or cancel it first", run.Campaign, conflict.Run.ID)
+			case errors.Is(err, campaign.ErrRunBusy):
+				return invalidf("run %d is being sent by another herald process: wait for it to stop", id)
+			case errors.Is(err, campaign.ErrRunFinished):
+				return invalidf("run %d was cancelled: its deliveries are not sent again", id)
+			case err != nil:
+				return err
+			}
+			if o.output != "json" {
+				fmt.Fprintf(io.ErrOut, "%d deliveries put back to pending\n", n)
+			}
+			if run, err = app.store.Run(ctx, id); err != nil {
+				return err
+			}
+			rep := &runReporter{a: app, io: io, json: o.output == "json", threshold: failureThreshold(spec, o.maxFailureRate)}
+			return rep.resume(ctx, spec, run)
+		},
+	}
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "resend without asking (needed when not on a terminal)")
+	cmd.Flags().Float64Var(&o.maxFailureRate, "max-failure-rate", -1, "exit 3 when more than this share of deliveries fail")
+	outputFlag(cmd, &o.output, "text", "json")
 	return cmd
 }
 

@@ -303,6 +303,42 @@ func (s *Store) CancelRun(ctx context.Context, runID int64, now time.Time) (int,
 	return skipped, err
 }
 
+// RequeueUnknown implements campaign.Store.
+func (s *Store) RequeueUnknown(ctx context.Context, runID int64, now time.Time) (int, error) {
+	var n int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := queryRun(ctx, tx, "WHERE id = ?", runID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.State == campaign.RunCancelled:
+			return campaign.ErrRunFinished
+		case r.State.Resumable():
+			if err := checkLease(ctx, tx, runID, "", now); err != nil {
+				return err
+			}
+		default: // done: it becomes resumable, if the campaign has no other active run
+			if other, err := queryRun(ctx, tx, "WHERE campaign = ? AND id != ? AND state IN ('planning','sending','paused','aborted')", r.Campaign, runID); err == nil {
+				return &campaign.RunConflict{Err: campaign.ErrRunActive, Run: other}
+			} else if !errors.Is(err, campaign.ErrNotFound) {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, q("RequeueUnknown"), runID)
+		if err != nil {
+			return fmt.Errorf("requeue unknown deliveries: %w", err)
+		}
+		affected, _ := res.RowsAffected()
+		if n = int(affected); n == 0 {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, q("ReopenRun"), runID)
+		return err
+	})
+	return n, err
+}
+
 // Pending implements campaign.Store.
 func (s *Store) Pending(ctx context.Context, runID, afterID int64, limit int) ([]campaign.Claim, error) {
 	rows, err := s.r.QueryContext(ctx, q("Pending"), runID, afterID, limit)

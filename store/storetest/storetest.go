@@ -42,6 +42,7 @@ func Exercise(t *testing.T, open Opener) {
 	t.Run("Lease", func(t *testing.T) { t.Parallel(); testLease(t, open(t)) })
 	t.Run("Ledger", func(t *testing.T) { t.Parallel(); testLedger(t, open(t)) })
 	t.Run("Cancel", func(t *testing.T) { t.Parallel(); testCancel(t, open(t)) })
+	t.Run("RequeueUnknown", func(t *testing.T) { t.Parallel(); testRequeue(t, open(t)) })
 }
 
 // must(f())(t) fails the test when f returned an error.
@@ -442,4 +443,68 @@ func testCancel(t *testing.T, s Store) {
 	}
 	// A cancelled run no longer blocks a new one.
 	plan(t, s, campaign.PlanRequest{Campaign: "c", Channels: []string{"telegram"}, Parts: 1})
+}
+
+// finishWithUnknowns plans a run of camp to every subscriber, sends it as
+// owner "A" with the first delivery sent and the rest unknown, and marks it done.
+func finishWithUnknowns(t *testing.T, s Store, camp string) campaign.Run {
+	t.Helper()
+	ctx := context.Background()
+	run := plan(t, s, campaign.PlanRequest{Campaign: camp, Channels: []string{"telegram"}, Parts: 1})
+	must(s.AcquireRun(ctx, run.ID, "A", t0, time.Minute))(t)
+	claims := must(s.Pending(ctx, run.ID, 0, 10))(t)
+	var ids []int64
+	var outs []campaign.Outcome
+	for i, c := range claims {
+		ids = append(ids, c.DeliveryID)
+		st := campaign.Unknown
+		if i == 0 {
+			st = campaign.Sent
+		}
+		outs = append(outs, campaign.Outcome{DeliveryID: c.DeliveryID, Marked: true, State: st, Reason: "timeout"})
+	}
+	must(s.Apply(ctx, campaign.Batch{RunID: run.ID, At: t0, Sending: ids}))(t)
+	must(s.Apply(ctx, campaign.Batch{RunID: run.ID, At: t0, Outcomes: outs}))(t)
+	if err := s.ReleaseRun(ctx, run.ID, "A", campaign.RunDone, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+func testRequeue(t *testing.T, s Store) {
+	ctx := context.Background()
+	must(s.Upsert(ctx, []audience.Subscriber{sub("telegram", "1"), sub("telegram", "2"), sub("telegram", "3")}, t0))(t)
+	run := finishWithUnknowns(t, s, "c")
+	// While another run of the campaign is unfinished, a done run stays done.
+	other := plan(t, s, campaign.PlanRequest{Campaign: "c", Channels: []string{"telegram"}, Parts: 1})
+	if _, err := s.RequeueUnknown(ctx, run.ID, t0); !errors.Is(err, campaign.ErrRunActive) {
+		t.Fatalf("requeue beside an active run: %v", err)
+	}
+	must(s.CancelRun(ctx, other.ID, t0))(t)
+	if _, err := s.RequeueUnknown(ctx, other.ID, t0); !errors.Is(err, campaign.ErrRunFinished) {
+		t.Fatalf("requeue a cancelled run: %v", err)
+	}
+	if n := must(s.RequeueUnknown(ctx, run.ID, t0))(t); n != 2 {
+		t.Fatalf("requeued %d, want 2", n)
+	}
+	c := must(s.Counts(ctx, run.ID))(t)
+	r := must(s.Run(ctx, run.ID))(t)
+	if c.Pending != 2 || c.Unknown != 0 || c.Sent != 1 || r.State != campaign.RunPaused || !r.FinishedAt.IsZero() {
+		t.Fatalf("after requeue: %+v, run %+v", c, r)
+	}
+	// While someone sends it, no.
+	must(s.AcquireRun(ctx, run.ID, "B", t0, time.Minute))(t)
+	if _, err := s.RequeueUnknown(ctx, run.ID, t0); !errors.Is(err, campaign.ErrRunBusy) {
+		t.Fatalf("requeue during a live lease: %v", err)
+	}
+	if err := s.ReleaseRun(ctx, run.ID, "B", campaign.RunDone, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing unknown: nothing changes, the run stays done.
+	if n := must(s.RequeueUnknown(ctx, run.ID, t0))(t); n != 0 {
+		t.Fatalf("requeued %d of nothing", n)
+	}
+	if r := must(s.Run(ctx, run.ID))(t); r.State != campaign.RunDone {
+		t.Fatalf("state %s", r.State)
+	}
 }

@@ -78,6 +78,14 @@ WHERE run_id = ? AND state = 'pending';
 -- name: CancelRun
 UPDATE runs SET state = 'cancelled', owner = '', lease_until = 0, finished_at = ? WHERE id = ?;
 
+-- name: RequeueUnknown
+UPDATE deliveries SET state = 'pending', reason = '', error = '', finished_at = 0
+WHERE run_id = ? AND state = 'unknown';
+
+-- name: ReopenRun
+UPDATE runs SET state = 'paused', finished_at = 0, error = 'unknown deliveries requeued'
+WHERE id = ? AND state NOT IN ('planning', 'sending', 'paused', 'aborted');
+
 -- name: Pending
 SELECT d.id, d.seq, s.id, s.channel, s.address, s.name, s.locale, s.timezone, s.tags, s.status,
     s.last_inbound_at
