@@ -86,6 +86,7 @@ type LintProblem struct {
 	Line    int
 }
 
+// Error formats the problem as "file:line: channel: field: message".
 func (p LintProblem) Error(file string) string {
 	loc := file
 	if p.Line > 0 {
