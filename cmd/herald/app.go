@@ -178,3 +178,12 @@ func (a *app) loadAllCampaigns() ([]*campaign.Spec, error) {
 	}
 	return specs, nil
 }
+
+// loadRun returns run id, or an invalid-input error when there is none.
+func (a *app) loadRun(ctx context.Context, id int64) (campaign.Run, error) {
+	run, err := a.store.Run(ctx, id)
+	if errors.Is(err, campaign.ErrNotFound) {
+		return run, invalidf("no run %d (see herald run list)", id)
+	}
+	return run, err
+}

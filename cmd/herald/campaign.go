@@ -451,10 +451,8 @@ and are not re-sent (a duplicate is worse than a gap); pending ones are sent.`,
 				return err
 			}
 			defer app.Close()
-			run, err := app.store.Run(ctx, o.id)
-			if errors.Is(err, campaign.ErrNotFound) {
-				return invalidf("no run %d (see herald run list)", o.id)
-			} else if err != nil {
+			run, err := app.loadRun(ctx, o.id)
+			if err != nil {
 				return err
 			}
 			spec, err := app.loadCampaign(run.Campaign)
@@ -546,10 +544,8 @@ It asks for confirmation on a terminal; elsewhere it needs --yes.`,
 				return err
 			}
 			defer app.Close()
-			run, err := app.store.Run(ctx, id)
-			if errors.Is(err, campaign.ErrNotFound) {
-				return invalidf("no run %d (see herald run list)", id)
-			} else if err != nil {
+			run, err := app.loadRun(ctx, id)
+			if err != nil {
 				return err
 			}
 			c, err := app.store.Counts(ctx, id)

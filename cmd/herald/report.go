@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,10 +31,8 @@ func newReportCmd(g *globalOptions, io *IOStreams) *cobra.Command {
 				return err
 			}
 			defer app.Close()
-			run, err := app.store.Run(ctx, id)
-			if errors.Is(err, campaign.ErrNotFound) {
-				return invalidf("no run %d (see herald run list)", id)
-			} else if err != nil {
+			run, err := app.loadRun(ctx, id)
+			if err != nil {
 				return err
 			}
 			c, err := app.store.Counts(ctx, id)
