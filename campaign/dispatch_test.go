@@ -99,8 +99,8 @@ func spec(t *testing.T, yaml string) *campaign.Spec {
 
 const staticSpec = "channels: [telegram]\nmode: static\nmessage:\n  text: \"Hello **{{ .Subscriber.Name }}**\"\n"
 
-// send plans and dispatches one run of s.
-func (b *bundle) send(t *testing.T, ctx context.Context, s *campaign.Spec) campaign.Result {
+// plan prepares and plans one run of s, without sending it.
+func (b *bundle) plan(t *testing.T, ctx context.Context, s *campaign.Spec) campaign.Run {
 	t.Helper()
 	d, err := b.engine.Prepare(ctx, s)
 	if err != nil {
@@ -113,7 +113,13 @@ func (b *bundle) send(t *testing.T, ctx context.Context, s *campaign.Spec) campa
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := b.engine.Dispatch(ctx, s, run, nil)
+	return run
+}
+
+// send plans and dispatches one run of s.
+func (b *bundle) send(t *testing.T, ctx context.Context, s *campaign.Spec) campaign.Result {
+	t.Helper()
+	res, err := b.engine.Dispatch(ctx, s, b.plan(t, ctx, s), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,14 +262,7 @@ func TestDispatchHonoursUnsubscribeAtClaimTime(t *testing.T) {
 	b := setup(t, setupOpts{subscribers: 10})
 	ctx := context.Background()
 	s := spec(t, staticSpec)
-	d, err := b.engine.Prepare(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := b.engine.Plan(ctx, d, "manual", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := b.plan(t, ctx, s)
 	// Planned, then two people say stop before their turn.
 	b.store.SetStatus(ctx, "telegram", "1003", audience.Unsubscribed, time.Now())
 	b.store.SetStatus(ctx, "telegram", "1007", audience.Blocked, time.Now())
@@ -307,14 +306,7 @@ func TestDispatchStopLeavesTheRestPendingAndResumeFinishes(t *testing.T) {
 	s := spec(t, staticSpec)
 	ctx, cancel := context.WithCancel(context.Background())
 	var once sync.Once
-	d, err := b.engine.Prepare(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := b.engine.Plan(ctx, d, "manual", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := b.plan(t, ctx, s)
 	res, err := b.engine.Dispatch(ctx, s, run, func(done, total int) {
 		if done >= 10 {
 			once.Do(cancel)
@@ -437,14 +429,7 @@ func TestStopDuringRateLimitWaitLeavesRefusedDeliveriesPending(t *testing.T) {
 		send: campaign.SendOptions{Workers: 6, MaxPause: time.Minute}})
 	s := spec(t, staticSpec)
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := b.engine.Prepare(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := b.engine.Plan(ctx, d, "manual", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := b.plan(t, ctx, s)
 	go func() {
 		// Stop once the sandbox has refused someone with a 429.
 		for {

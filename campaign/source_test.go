@@ -54,17 +54,25 @@ func (f *feedServer) lastETag() string {
 	return f.etags[len(f.etags)-1]
 }
 
-func TestSourceValidatorsAreStoredAndSent(t *testing.T) {
-	t.Parallel()
-	b := setup(t, setupOpts{subscribers: 3})
-	feed := &feedServer{items: 2}
+// feedSetup is a bundle whose campaigns read feed over real HTTP with the
+// real RSS source.
+func feedSetup(t *testing.T, subscribers, items int) (*bundle, *feedServer, string) {
+	t.Helper()
+	b := setup(t, setupOpts{subscribers: subscribers})
+	feed := &feedServer{items: items}
 	srv := httptest.NewServer(feed)
 	t.Cleanup(srv.Close)
 	client := &fetch.Client{}
 	b.engine.OpenSource = func(s *campaign.SourceSpec) (campaign.Source, error) {
 		return &rss.Source{URL: s.URL, Client: client}, nil
 	}
-	s := spec(t, fmt.Sprintf("channels: [telegram]\nsource: {url: %q, backfill: 5}\nmode: digest\nmessage: {text: \"{{ range .Items }}{{ .Title }} {{ end }}\"}\n", srv.URL))
+	return b, feed, srv.URL
+}
+
+func TestSourceValidatorsAreStoredAndSent(t *testing.T) {
+	t.Parallel()
+	b, feed, url := feedSetup(t, 3, 2)
+	s := spec(t, fmt.Sprintf("channels: [telegram]\nsource: {url: %q, backfill: 5}\nmode: digest\nmessage: {text: \"{{ range .Items }}{{ .Title }} {{ end }}\"}\n", url))
 	ctx := context.Background()
 
 	res := b.send(t, ctx, s)
@@ -89,17 +97,10 @@ func TestSourceValidatorsAreStoredAndSent(t *testing.T) {
 
 func TestItemsWaitingAreNotHiddenBy304(t *testing.T) {
 	t.Parallel()
-	b := setup(t, setupOpts{subscribers: 1})
-	feed := &feedServer{items: 3}
-	srv := httptest.NewServer(feed)
-	t.Cleanup(srv.Close)
-	client := &fetch.Client{}
-	b.engine.OpenSource = func(s *campaign.SourceSpec) (campaign.Source, error) {
-		return &rss.Source{URL: s.URL, Client: client}, nil
-	}
+	b, feed, url := feedSetup(t, 1, 3)
 	// Mode each with max_items 2: the third item waits for the next run,
 	// so the ETag must not be kept, or a 304 would hide it.
-	s := spec(t, fmt.Sprintf("channels: [telegram]\nsource: {url: %q, backfill: 3}\nmode: each\nmax_items: 2\nmessage: {text: \"{{ .Item.Title }}\"}\n", srv.URL))
+	s := spec(t, fmt.Sprintf("channels: [telegram]\nsource: {url: %q, backfill: 3}\nmode: each\nmax_items: 2\nmessage: {text: \"{{ .Item.Title }}\"}\n", url))
 	ctx := context.Background()
 	if res := b.send(t, ctx, s); len(res.Run.Items) != 2 {
 		t.Fatalf("first run items: %+v", res.Run.Items)

@@ -187,3 +187,22 @@ func (a *app) loadRun(ctx context.Context, id int64) (campaign.Run, error) {
 	}
 	return run, err
 }
+
+// openRun opens the workspace and loads the run named by arg (a run id). The
+// caller closes the app.
+func openRun(cmd *cobra.Command, g *globalOptions, io *IOStreams, arg string) (*app, campaign.Run, error) {
+	id, err := parseRunID(arg)
+	if err != nil {
+		return nil, campaign.Run{}, err
+	}
+	a, err := openApp(cmd.Context(), cmd, g, io, true)
+	if err != nil {
+		return nil, campaign.Run{}, err
+	}
+	run, err := a.loadRun(cmd.Context(), id)
+	if err != nil {
+		a.Close()
+		return nil, campaign.Run{}, err
+	}
+	return a, run, nil
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -196,8 +197,8 @@ failures than --max-failure-rate; 130 interrupted (resume it later); 1 anything 
 }
 
 func sendRun(ctx context.Context, cmd *cobra.Command, o *sendOptions, io *IOStreams) error {
-	if o.maxFailureRate != -1 && (o.maxFailureRate < 0 || o.maxFailureRate > 1) {
-		return &flagError{fmt.Errorf("--max-failure-rate %g: use a share between 0 and 1 (0.05 is 5%%)", o.maxFailureRate)}
+	if err := checkFailureRate(o.maxFailureRate); err != nil {
+		return err
 	}
 	a, err := openApp(ctx, cmd, o.g, io, true)
 	if err != nil {
@@ -245,7 +246,7 @@ func sendRun(ctx context.Context, cmd *cobra.Command, o *sendOptions, io *IOStre
 		return err
 	}
 	if !o.dryRun {
-		if err := a.telegram.Ready(); err != nil && containsChannel(spec, "telegram") {
+		if err := a.telegram.Ready(); err != nil && slices.Contains(spec.Channels, "telegram") {
 			return err
 		}
 	}
@@ -305,15 +306,6 @@ func sendRun(ctx context.Context, cmd *cobra.Command, o *sendOptions, io *IOStre
 		fmt.Fprintf(io.ErrOut, "no new items in %s's source: run %d recorded as done, nothing sent\n", spec.Name, run.ID)
 	}
 	return rep.dispatch(ctx, spec, run)
-}
-
-func containsChannel(spec *campaign.Spec, name string) bool {
-	for _, c := range spec.Channels {
-		if c == name {
-			return true
-		}
-	}
-	return false
 }
 
 func confirm(io *IOStreams, prompt string) (bool, error) {
@@ -413,7 +405,6 @@ func printDryRun(io *IOStreams, asJSON bool, d *campaign.Draft, counts []campaig
 
 type runIDOptions struct {
 	g              *globalOptions
-	id             int64
 	yes            bool
 	maxFailureRate float64
 	output         string
@@ -437,24 +428,15 @@ and are not re-sent (a duplicate is worse than a gap); pending ones are sent.`,
 		Example: `  herald campaign resume 42`,
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			id, err := parseRunID(a[0])
-			if err != nil {
+			if err := checkFailureRate(o.maxFailureRate); err != nil {
 				return err
 			}
-			o.id = id
-			if o.maxFailureRate != -1 && (o.maxFailureRate < 0 || o.maxFailureRate > 1) {
-				return &flagError{fmt.Errorf("--max-failure-rate %g: use a share between 0 and 1 (0.05 is 5%%)", o.maxFailureRate)}
-			}
-			ctx := cmd.Context()
-			app, err := openApp(ctx, cmd, o.g, io, true)
+			app, run, err := openRun(cmd, o.g, io, a[0])
 			if err != nil {
 				return err
 			}
 			defer app.Close()
-			run, err := app.loadRun(ctx, o.id)
-			if err != nil {
-				return err
-			}
+			ctx := cmd.Context()
 			spec, err := app.loadCampaign(run.Campaign)
 			if err != nil {
 				return err
@@ -531,23 +513,15 @@ It asks for confirmation on a terminal; elsewhere it needs --yes.`,
   herald campaign resend-unknown 42 --yes --output json`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			id, err := parseRunID(a[0])
-			if err != nil {
+			if err := checkFailureRate(o.maxFailureRate); err != nil {
 				return err
 			}
-			if o.maxFailureRate != -1 && (o.maxFailureRate < 0 || o.maxFailureRate > 1) {
-				return &flagError{fmt.Errorf("--max-failure-rate %g: use a share between 0 and 1 (0.05 is 5%%)", o.maxFailureRate)}
-			}
-			ctx := cmd.Context()
-			app, err := openApp(ctx, cmd, o.g, io, true)
+			app, run, err := openRun(cmd, o.g, io, a[0])
 			if err != nil {
 				return err
 			}
 			defer app.Close()
-			run, err := app.loadRun(ctx, id)
-			if err != nil {
-				return err
-			}
+			ctx, id := cmd.Context(), run.ID
 			c, err := app.store.Counts(ctx, id)
 			if err != nil {
 				return err
@@ -611,7 +585,7 @@ type runReporter struct {
 }
 
 func (r *runReporter) resume(ctx context.Context, spec *campaign.Spec, run campaign.Run) error {
-	if err := r.a.telegram.Ready(); err != nil && containsChannel(spec, "telegram") {
+	if err := r.a.telegram.Ready(); err != nil && slices.Contains(spec.Channels, "telegram") {
 		return err
 	}
 	if !r.json {
@@ -695,6 +669,14 @@ func (r *runReporter) checkFailures(c campaign.Counts) error {
 	if rate > r.threshold {
 		fmt.Fprintf(r.io.ErrOut, "%.1f%% of deliveries failed or are unknown, above the %.1f%% allowed (--max-failure-rate)\n", rate*100, r.threshold*100)
 		return silentExit(exitRunFailed)
+	}
+	return nil
+}
+
+// checkFailureRate refuses a --max-failure-rate outside 0–1 (-1: not given).
+func checkFailureRate(f float64) error {
+	if f != -1 && (f < 0 || f > 1) {
+		return &flagError{fmt.Errorf("--max-failure-rate %g: use a share between 0 and 1 (0.05 is 5%%)", f)}
 	}
 	return nil
 }

@@ -21,21 +21,12 @@ func newReportCmd(g *globalOptions, io *IOStreams) *cobra.Command {
   herald report 42 --output csv > run-42.csv`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			id, err := parseRunID(a[0])
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			app, err := openApp(ctx, cmd, g, io, true)
+			app, run, err := openRun(cmd, g, io, a[0])
 			if err != nil {
 				return err
 			}
 			defer app.Close()
-			run, err := app.loadRun(ctx, id)
-			if err != nil {
-				return err
-			}
-			c, err := app.store.Counts(ctx, id)
+			c, err := app.store.Counts(cmd.Context(), run.ID)
 			if err != nil {
 				return err
 			}
