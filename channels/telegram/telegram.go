@@ -10,16 +10,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptrace"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/heraldcli/herald/campaign"
+	"github.com/heraldcli/herald/channels/internal/transport"
 )
 
 // Platform constants. Telegram does not publish exact broadcast limits; these
@@ -35,7 +32,6 @@ const (
 	maxCaptionLength   = 1024
 	maxCallbackBytes   = 64
 	maxMediaGroupItems = 10
-	maxResponseBytes   = 1 << 20
 )
 
 // Config configures a Channel.
@@ -95,15 +91,7 @@ func New(cfg Config) (*Channel, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        256,
-			MaxIdleConnsPerHost: 256,
-			IdleConnTimeout:     90 * time.Second,
-			TLSHandshakeTimeout: 10 * time.Second,
-			ForceAttemptHTTP2:   true,
-		}}
+		hc = transport.NewClient()
 	}
 	return &Channel{cfg: cfg, base: strings.TrimRight(cfg.APIURL, "/") + "/bot" + cfg.Token + "/", http: hc}, nil
 }
@@ -186,30 +174,13 @@ func (r *apiResult) UnmarshalJSON(b []byte) error {
 // post sends one Bot API request and decodes a successful envelope into res.
 // Its errors are *campaign.SendError.
 func (c *Channel) post(ctx context.Context, method string, body []byte, res *apiResponse) error {
-	// wrote turns true as soon as any of the request is on the wire: from
-	// then on a failure is ambiguous. The trace may run on another
-	// goroutine (HTTP/2), hence the atomic.
-	var wrote atomic.Bool
-	trace := &httptrace.ClientTrace{
-		WroteHeaders: func() { wrote.Store(true) },
-		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
-	}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, c.base+method, bytes.NewReader(body))
+	status, raw, err := transport.Do(ctx, c.http, transport.Request{
+		URL: c.base + method, Header: jsonHeader, Body: body, Redact: c.Redact,
+	})
 	if err != nil {
-		return &campaign.SendError{Kind: campaign.Fatal, Reason: "config", Message: c.Redact(err.Error())}
+		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return c.transportError(err, wrote.Load())
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		// The request arrived; only the answer was lost.
-		return c.transportError(err, true)
-	}
-	if resp.StatusCode == http.StatusOK {
+	if status == http.StatusOK {
 		if ids, ok := scanSent(raw); ok {
 			res.OK, res.Result.ids = true, ids
 			if method == "getMe" {
@@ -219,45 +190,25 @@ func (c *Channel) post(ctx context.Context, method string, body []byte, res *api
 		}
 	}
 	if err := json.Unmarshal(raw, res); err != nil {
-		if resp.StatusCode >= 500 {
-			return &campaign.SendError{Kind: campaign.Retryable, Code: resp.StatusCode, Reason: "server_error", Message: http.StatusText(resp.StatusCode)}
+		if status >= 500 {
+			return &campaign.SendError{Kind: campaign.Retryable, Code: status, Reason: "server_error", Message: http.StatusText(status)}
 		}
-		if resp.StatusCode == http.StatusOK {
-			return &campaign.SendError{Kind: campaign.Ambiguous, Code: resp.StatusCode, Reason: "bad_response", Message: "Telegram answered 200 with a body herald cannot read"}
+		if status == http.StatusOK {
+			return &campaign.SendError{Kind: campaign.Ambiguous, Code: status, Reason: "bad_response", Message: "Telegram answered 200 with a body herald cannot read"}
 		}
-		return classify(resp.StatusCode, http.StatusText(resp.StatusCode), nil)
+		return classify(status, http.StatusText(status), nil)
 	}
 	if res.OK {
 		return nil
 	}
 	code := res.ErrorCode
 	if code == 0 {
-		code = resp.StatusCode
+		code = status
 	}
 	return classify(code, res.Description, res)
 }
 
-func (c *Channel) transportError(err error, wrote bool) error {
-	var ue interface{ Unwrap() error }
-	inner := err
-	if errors.As(err, &ue) && ue.Unwrap() != nil {
-		inner = ue.Unwrap() // *url.Error carries the URL, and the URL the token
-	}
-	msg := c.Redact(inner.Error())
-	if !wrote {
-		return &campaign.SendError{Kind: campaign.Retryable, Reason: "unreachable", Message: msg, Err: errors.New(msg)}
-	}
-	reason := "connection_lost"
-	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-		reason = "timeout"
-	}
-	return &campaign.SendError{Kind: campaign.Ambiguous, Reason: reason, Message: msg, Err: errors.New(msg)}
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
+var jsonHeader = http.Header{"Content-Type": {"application/json"}}
 
 // classify maps a Bot API error to what herald does about it (PLATFORMS.md).
 func classify(code int, desc string, res *apiResponse) *campaign.SendError {
