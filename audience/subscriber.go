@@ -52,8 +52,11 @@ type Subscriber struct {
 	Status        Status    `json:"status"`
 	Consent       Consent   `json:"consent"`
 	LastInboundAt time.Time `json:"last_inbound_at,omitzero"`
-	CreatedAt     time.Time `json:"created_at,omitzero"`
-	UpdatedAt     time.Time `json:"updated_at,omitzero"`
+	// WindowUntil is when the subscriber's Messenger messaging window
+	// closes: 24 hours after they last wrote, 7 days after an ad click.
+	WindowUntil time.Time `json:"window_until,omitzero"`
+	CreatedAt   time.Time `json:"created_at,omitzero"`
+	UpdatedAt   time.Time `json:"updated_at,omitzero"`
 }
 
 // HasTag reports whether the subscriber carries tag.
@@ -118,6 +121,53 @@ type Store interface {
 	// SetStatus changes one subscriber's status; ErrNoSubscriber if there is
 	// no such subscriber.
 	SetStatus(ctx context.Context, channel, address string, st Status, now time.Time) error
+	// Interact records an inbound interaction: the last inbound time and
+	// the window only ever move forward, so a replayed event changes
+	// nothing. ErrNoSubscriber if there is no such subscriber.
+	Interact(ctx context.Context, in Interaction) error
+	// SetOptIn records a Messenger opt-in token for the subscriber, unless
+	// the stored one comes from a newer event. A status-only change (Token
+	// empty) switches the stored token. ErrNoSubscriber if there is no such
+	// subscriber.
+	SetOptIn(ctx context.Context, channel, address string, o OptIn) error
+}
+
+// StandardWindow is how long after a person's last message, postback or
+// opt-in a Messenger Page may send them anything, promotions included.
+const StandardWindow = 24 * time.Hour
+
+// AdReferralWindow is the window after a click on a click-to-Messenger ad.
+const AdReferralWindow = 7 * 24 * time.Hour
+
+// Interaction is an inbound event that opens or extends a subscriber's
+// messaging window.
+type Interaction struct {
+	Channel, Address string
+	At               time.Time
+	// Window is how long the window stays open after At.
+	Window time.Duration
+}
+
+// OptInStatus is the state of a Messenger marketing opt-in token.
+type OptInStatus string
+
+const (
+	OptInActive  OptInStatus = "active"
+	OptInStopped OptInStatus = "stopped"
+)
+
+// OptIn is a subscriber's Messenger marketing opt-in (a
+// notification_messages token), as the latest event set it.
+type OptIn struct {
+	Token     string      `json:"-"` // a credential for messaging the person: never printed
+	Status    OptInStatus `json:"status"`
+	ExpiresAt time.Time   `json:"expires_at,omitzero"`
+	Timezone  string      `json:"timezone,omitempty"`
+	// Legacy says the person is in a region where Meta still delivers
+	// legacy recurring notifications (AU, EU, JP, KR, UK).
+	Legacy bool `json:"legacy"`
+	// At is the event's time; an older event never overwrites a newer one.
+	At time.Time `json:"at"`
 }
 
 // ErrNoSubscriber means no subscriber has that channel and address.

@@ -15,7 +15,9 @@ type Channel interface {
 	Name() string
 	// Prepare renders m for recipient to: the platform calls that deliver it,
 	// in order. An error means the message cannot be sent on this platform
-	// (lint should have said so); it wraps ErrInvalidMessage.
+	// (lint should have said so) and wraps ErrInvalidMessage, or is a
+	// *SendError of kind NotAllowed when the platform's rules forbid sending
+	// to this recipient now.
 	Prepare(to Recipient, m Message) ([]Call, error)
 	// Do performs one call and returns the platform's message ids. Its error
 	// is a *SendError saying what the dispatcher should do.
@@ -27,10 +29,18 @@ type Channel interface {
 	Limits() Limits
 }
 
-// Recipient is who a delivery goes to.
+// Recipient is who a delivery goes to, and by which route.
 type Recipient struct {
 	SubscriberID int64
 	Address      string
+	// Route is the route the planner chose (RouteBot, RouteStandard, …);
+	// Token the opt-in token the recurring and marketing routes send to.
+	Route string
+	Token string
+	// WindowUntil is when the subscriber's standard messaging window closes
+	// (Messenger); Tag the message tag of a utility campaign.
+	WindowUntil time.Time
+	Tag         string
 }
 
 // Call is one prepared platform request. Body is opaque to the dispatcher.
@@ -39,7 +49,10 @@ type Call struct {
 	// Chat keys the per-chat rate limit; Group selects the per-group limit.
 	Chat  string
 	Group bool
-	Body  []byte
+	// Slow calls also take from the account's slow lane (Messenger: audio
+	// and video attachments).
+	Slow bool
+	Body []byte
 }
 
 // Limits are one sender account's rates. A zero rate means unlimited.
@@ -49,6 +62,7 @@ type Limits struct {
 	PerChat        float64 // per chat, per second
 	PerChatBurst   int
 	PerGroupMinute float64 // per group or channel, per minute
+	SlowPerSecond  float64 // calls marked Slow, per second
 }
 
 // Problem is one lint finding about a rendered message.
@@ -87,6 +101,10 @@ const (
 	Fatal
 	// Rejected: the platform refused this message; a permanent failure.
 	Rejected
+	// NotAllowed: the platform's rules forbid this message to this person
+	// now (Messenger: outside the messaging window); the delivery is
+	// skipped with Reason, never sent.
+	NotAllowed
 )
 
 // SendError is a classified platform error.
@@ -97,6 +115,9 @@ type SendError struct {
 	Message    string // the platform's own words
 	RetryAfter time.Duration
 	NewAddress string
+	// MaxRetries caps the retries of a Retryable error below the
+	// dispatcher's own cap (Messenger code 2: once); 0 means no extra cap.
+	MaxRetries int
 	Err        error // underlying transport error, if any
 }
 

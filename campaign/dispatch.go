@@ -373,9 +373,17 @@ func (d *dispatch) deliver(cl Claim) {
 		d.record(out)
 		return
 	}
-	to := Recipient{SubscriberID: sub.ID, Address: sub.Address}
+	to := Recipient{SubscriberID: sub.ID, Address: sub.Address, Route: cl.Route, Token: cl.Token,
+		WindowUntil: sub.WindowUntil, Tag: d.spec.Routes(false).Tag}
 	calls, err := ch.Prepare(to, msg)
 	if err != nil {
+		var se *SendError
+		if errors.As(err, &se) && se.Kind == NotAllowed {
+			// The platform's rules forbid it now; nothing is sent.
+			out.State, out.Reason, out.Error = Skipped, se.Reason, se.Message
+			d.record(out)
+			return
+		}
 		out.State, out.Reason, out.Error = Failed, "invalid_message", err.Error()
 		d.record(out)
 		return
@@ -451,7 +459,7 @@ func (d *dispatch) deliver(cl Claim) {
 			}
 			fail(Failed, "rate_limited")
 		case Retryable:
-			if retries++; retries <= d.opts.MaxRetries {
+			if retries++; retries <= d.opts.MaxRetries && (se.MaxRetries == 0 || retries <= se.MaxRetries) {
 				backoff := min(d.opts.Backoff<<(retries-1), d.opts.MaxBackoff)
 				backoff += time.Duration(rand.Int64N(int64(backoff)/4 + 1))
 				if sleep(waitCtx(i), backoff) != nil {
@@ -498,6 +506,11 @@ func (d *dispatch) deliver(cl Claim) {
 			out.SubscriberID, out.SubscriberStatus = sub.ID, audience.Invalid
 		case NoConsent:
 			fail(Failed, "no_consent")
+		case NotAllowed:
+			fail(Skipped, se.Reason)
+			if se.Reason == ReasonOutsideWindow {
+				out.SubscriberID, out.CloseWindow = sub.ID, true
+			}
 		default:
 			fail(Failed, se.Reason)
 		}

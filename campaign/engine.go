@@ -30,6 +30,8 @@ type Engine struct {
 	Now        func() time.Time
 	Log        *slog.Logger
 	Send       SendOptions
+	// Marketing enables Messenger's Marketing Messages API route.
+	Marketing bool
 }
 
 // SendOptions tune the dispatcher; zero values take the defaults.
@@ -285,6 +287,19 @@ func (e *Engine) Plan(ctx context.Context, d *Draft, trigger, key string) (Run, 
 		Items:          d.Items,
 		Seen:           d.Seen,
 		Source:         d.Source,
+		Routes:         d.Spec.Routes(e.Marketing),
 		Now:            e.now(),
+	})
+}
+
+// RouteCounts says how the campaign's audience would be routed now, per
+// channel, without writing anything.
+func (e *Engine) RouteCounts(ctx context.Context, spec *Spec) ([]RouteCount, error) {
+	return e.Store.RouteCounts(ctx, PlanRequest{
+		Campaign: spec.Name,
+		Channels: spec.Channels,
+		Segment:  spec.Audience,
+		Routes:   spec.Routes(e.Marketing),
+		Now:      e.now(),
 	})
 }

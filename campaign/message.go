@@ -7,6 +7,8 @@ type Message struct {
 	Text    string   `json:"text,omitempty"`
 	Media   []Media  `json:"media,omitempty"` // none, one, or a gallery of 2–10 images
 	Buttons []Button `json:"buttons,omitempty"`
+	// QuickReplies are reply suggestions: Text with the reply's Callback.
+	QuickReplies []Button `json:"quick_replies,omitempty"`
 	// DisableLinkPreview turns off the platform's preview of the first link.
 	DisableLinkPreview bool `json:"disable_link_preview,omitempty"`
 }

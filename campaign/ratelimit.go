@@ -13,6 +13,7 @@ import (
 // 429 sets for the whole account.
 type limiter struct {
 	global *rate.Limiter
+	slow   *rate.Limiter
 	chat   rate.Limit
 	chatB  int
 	group  rate.Limit
@@ -26,6 +27,9 @@ func newLimiter(l Limits) *limiter {
 	lm := &limiter{chats: map[string]*rate.Limiter{}}
 	if l.PerSecond > 0 {
 		lm.global = rate.NewLimiter(rate.Limit(l.PerSecond), max(l.Burst, 1))
+	}
+	if l.SlowPerSecond > 0 {
+		lm.slow = rate.NewLimiter(rate.Limit(l.SlowPerSecond), 1)
 	}
 	if l.PerChat > 0 {
 		lm.chat, lm.chatB = rate.Limit(l.PerChat), max(l.PerChatBurst, 1)
@@ -92,6 +96,11 @@ func (l *limiter) wait(ctx context.Context, c Call) error {
 		}
 		if cl := l.chatLimiter(c); cl != nil {
 			if err := cl.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		if c.Slow && l.slow != nil {
+			if err := l.slow.Wait(ctx); err != nil {
 				return err
 			}
 		}

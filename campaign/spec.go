@@ -39,10 +39,27 @@ type Spec struct {
 	Mode           Mode             `yaml:"mode"`
 	MaxItems       int              `yaml:"max_items"`
 	MaxFailureRate *float64         `yaml:"max_failure_rate"`
-	Message        MessageSpec      `yaml:"message"`
+	// Purpose is promotional (the default) or utility; a utility campaign
+	// names the Messenger message Tag it may use outside the window.
+	Purpose Purpose     `yaml:"purpose"`
+	Tag     string      `yaml:"tag"`
+	Message MessageSpec `yaml:"message"`
 
 	root *yaml.Node
 }
+
+// Purpose says what a campaign's messages are, which decides the routes
+// Messenger allows for them.
+type Purpose string
+
+const (
+	// Promotional messages (the default) go only inside the messaging
+	// window or through a marketing opt-in.
+	Promotional Purpose = "promotional"
+	// Utility messages (an account, order or event update) may also use
+	// their message tag outside the window.
+	Utility Purpose = "utility"
+)
 
 // SourceSpec says where a campaign's content comes from.
 type SourceSpec struct {
@@ -55,14 +72,24 @@ type SourceSpec struct {
 
 // MessageSpec is the message template. Every field is a Go text/template.
 type MessageSpec struct {
-	Text        string       `yaml:"text"`
-	Image       string       `yaml:"image"`
-	Video       string       `yaml:"video"`
-	Audio       string       `yaml:"audio"`
-	File        string       `yaml:"file"`
-	Gallery     []string     `yaml:"gallery"`
-	Buttons     []ButtonSpec `yaml:"buttons"`
-	LinkPreview *bool        `yaml:"link_preview"`
+	Text    string       `yaml:"text"`
+	Image   string       `yaml:"image"`
+	Video   string       `yaml:"video"`
+	Audio   string       `yaml:"audio"`
+	File    string       `yaml:"file"`
+	Gallery []string     `yaml:"gallery"`
+	Buttons []ButtonSpec `yaml:"buttons"`
+	// QuickReplies are reply suggestions shown under the message: on
+	// Messenger quick replies, on Telegram a one-time reply keyboard.
+	QuickReplies []QuickReplySpec `yaml:"quick_replies"`
+	LinkPreview  *bool            `yaml:"link_preview"`
+}
+
+// QuickReplySpec is one quick reply: the text shown and the payload herald
+// receives when it is tapped.
+type QuickReplySpec struct {
+	Text    string `yaml:"text"`
+	Payload string `yaml:"payload"`
 }
 
 // ButtonSpec is one button template: text and exactly one of url or callback.
@@ -217,7 +244,40 @@ func (s *Spec) validate(known []string, errs *errList) {
 	if r := s.MaxFailureRate; r != nil && (*r < 0 || *r > 1) {
 		errs.add(s.Line("max_failure_rate"), "max_failure_rate must be between 0 and 1 (0.05 is 5%%)")
 	}
+	s.validatePurpose(errs)
 	s.Message.validate(s, errs)
+}
+
+func (s *Spec) validatePurpose(errs *errList) {
+	switch s.Purpose {
+	case "":
+		s.Purpose = Promotional
+	case Promotional, Utility:
+	default:
+		errs.add(s.Line("purpose"), "purpose %q: use promotional (the default) or utility", s.Purpose)
+		return
+	}
+	switch {
+	case s.Purpose == Promotional && s.Tag != "":
+		errs.add(s.Line("tag"), "tag %s: a message tag may never carry promotional content; remove tag:, "+
+			"or set purpose: utility if every message of this campaign is an account, order or event update", s.Tag)
+	case s.Purpose == Utility && s.Tag == "":
+		errs.add(s.Line("purpose"), "purpose utility needs a Messenger message tag: tag: %s", strings.Join(UtilityTags, ", or "))
+	case s.Purpose == Utility && s.Tag == "HUMAN_AGENT":
+		errs.add(s.Line("tag"), "tag HUMAN_AGENT is for a person answering a conversation, never for a campaign: use %s", strings.Join(UtilityTags, ", "))
+	case s.Purpose == Utility && !slices.Contains(UtilityTags, s.Tag):
+		errs.add(s.Line("tag"), "tag %q: use one of %s", s.Tag, strings.Join(UtilityTags, ", "))
+	}
+}
+
+// Routes is the route policy of the campaign's runs, given whether the
+// workspace enables the Marketing Messages API.
+func (s *Spec) Routes(marketing bool) RoutePolicy {
+	p := RoutePolicy{Marketing: marketing}
+	if s.Purpose == Utility {
+		p.Tag = s.Tag
+	}
+	return p
 }
 
 func (m *MessageSpec) validate(s *Spec, errs *errList) {
@@ -249,6 +309,15 @@ func (m *MessageSpec) validate(s *Spec, errs *errList) {
 		}
 		if (b.URL == "") == (b.Callback == "") {
 			errs.add(s.Line(p), "%s: a button needs exactly one of url or callback", p)
+		}
+	}
+	if len(m.QuickReplies) > 13 {
+		errs.add(s.Line("message.quick_replies"), "message.quick_replies: at most 13 (%d given)", len(m.QuickReplies))
+	}
+	for i, q := range m.QuickReplies {
+		p := fmt.Sprintf("message.quick_replies.%d", i)
+		if strings.TrimSpace(q.Text) == "" || strings.TrimSpace(q.Payload) == "" {
+			errs.add(s.Line(p), "%s: a quick reply needs text and payload", p)
 		}
 	}
 	if _, err := compileMessage(s); err != nil {

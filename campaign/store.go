@@ -73,6 +73,8 @@ type Counts struct {
 	Skipped int           `json:"skipped"`
 	Unknown int           `json:"unknown"`
 	Reasons []ReasonCount `json:"reasons"`
+	// Channels breaks the ledger down by channel, route, state and reason.
+	Channels []ChannelCount `json:"channels"`
 	// FirstSentAt and LastSentAt bound the sending, for the send rate.
 	FirstSentAt time.Time `json:"-"`
 	LastSentAt  time.Time `json:"-"`
@@ -83,6 +85,16 @@ type ReasonCount struct {
 	State  DeliveryState `json:"state"`
 	Reason string        `json:"reason"`
 	Count  int           `json:"count"`
+}
+
+// ChannelCount is how many deliveries of one channel and route ended in
+// State for Reason.
+type ChannelCount struct {
+	Channel string        `json:"channel"`
+	Route   string        `json:"route"`
+	State   DeliveryState `json:"state"`
+	Reason  string        `json:"reason,omitempty"`
+	Count   int           `json:"count"`
 }
 
 // PlanRequest is everything the planner commits in one transaction.
@@ -102,6 +114,8 @@ type PlanRequest struct {
 	Seen []string
 	// Source, when set, records the source's validators for the next fetch.
 	Source *SourceState
+	// Routes says which Messenger routes beyond the window are open.
+	Routes RoutePolicy
 	Now    time.Time
 }
 
@@ -120,6 +134,10 @@ type Claim struct {
 	DeliveryID int64
 	Seq        int
 	Subscriber audience.Subscriber
+	// Route is the route the planner chose; Token the opt-in token the
+	// recurring and marketing routes send to.
+	Route string
+	Token string
 
 	after, done chan struct{} // part ordering, set by the dispatcher
 }
@@ -141,6 +159,9 @@ type Outcome struct {
 	SubscriberID     int64
 	SubscriberStatus audience.Status
 	NewAddress       string
+	// CloseWindow records that the platform says the subscriber's messaging
+	// window is closed, whatever herald thought.
+	CloseWindow bool
 }
 
 // Batch is one group commit of ledger writes.
@@ -182,9 +203,15 @@ type Store interface {
 	// previews), or ErrNotFound.
 	FirstInSegment(ctx context.Context, channels []string, seg audience.Segment) (audience.Subscriber, error)
 
+	// RouteCounts counts, without writing anything, how the subscribed
+	// members of req's segment would be routed per channel.
+	RouteCounts(ctx context.Context, req PlanRequest) ([]RouteCount, error)
+
 	// Plan creates a run in one transaction: the run and its item snapshot,
 	// the consumed keys, the source state, and one pending delivery per
-	// subscribed member of the segment and part. It returns ErrRunActive
+	// subscribed member of the segment and part, on the first route allowed
+	// (Messenger members no route allows get a skipped outside_window
+	// delivery instead; a recurring route uses up the token's 48 hours). It returns ErrRunActive
 	// (with the active run) when the campaign has an unfinished run, and
 	// ErrDuplicateKey (with that run) when the idempotency key was used.
 	Plan(ctx context.Context, req PlanRequest) (Run, error)
@@ -227,6 +254,12 @@ type Store interface {
 	// Apply commits a batch of ledger writes in one transaction and returns
 	// the ids it moved to sending (a row no longer pending is left alone).
 	Apply(ctx context.Context, b Batch) (marked []int64, err error)
+
+	// Receipt moves the subscriber's sent (or delivered) deliveries on
+	// channel to state (Delivered or Read): those whose message ids include
+	// one of mids, or, without mids, those recorded sent at or before
+	// watermark. It returns how many moved; it never moves one back.
+	Receipt(ctx context.Context, channel, address string, state DeliveryState, watermark time.Time, mids []string) (int, error)
 }
 
 var (
@@ -251,3 +284,15 @@ type RunConflict struct {
 
 func (e *RunConflict) Error() string { return e.Err.Error() }
 func (e *RunConflict) Unwrap() error { return e.Err }
+
+// AddReason adds n deliveries that ended in state for reason, merging with
+// the same state and reason from another channel or route.
+func (c *Counts) AddReason(state DeliveryState, reason string, n int) {
+	for i := range c.Reasons {
+		if c.Reasons[i].State == state && c.Reasons[i].Reason == reason {
+			c.Reasons[i].Count += n
+			return
+		}
+	}
+	c.Reasons = append(c.Reasons, ReasonCount{State: state, Reason: reason, Count: n})
+}

@@ -89,6 +89,7 @@ type compiled struct {
 	media1   *template.Template
 	gallery  []*template.Template
 	buttons  []compiledButton
+	quick    []compiledButton
 	preview  bool
 	personal bool // some template reads .Subscriber: render per subscriber
 }
@@ -186,6 +187,17 @@ func compileMessage(s *Spec) (*compiled, error) {
 			}
 		}
 		c.buttons = append(c.buttons, cb)
+	}
+	for i, q := range m.QuickReplies {
+		p := fmt.Sprintf("message.quick_replies.%d", i)
+		var cb compiledButton
+		if cb.text, err = parseField(p+".text", q.Text, false); err != nil {
+			return nil, err
+		}
+		if cb.callback, err = parseField(p+".payload", q.Payload, false); err != nil {
+			return nil, err
+		}
+		c.quick = append(c.quick, cb)
 	}
 	return c, nil
 }
@@ -297,6 +309,17 @@ func (c *compiled) render(s *Spec, data *TemplateData) (Message, error) {
 		}
 		out.Text = strings.TrimSpace(out.Text)
 		m.Buttons = append(m.Buttons, out)
+	}
+	for _, q := range c.quick {
+		var out Button
+		if out.Text, err = execString(s, q.text, data); err != nil {
+			return m, err
+		}
+		if out.Callback, err = execString(s, q.callback, data); err != nil {
+			return m, err
+		}
+		out.Text, out.Callback = strings.TrimSpace(out.Text), strings.TrimSpace(out.Callback)
+		m.QuickReplies = append(m.QuickReplies, out)
 	}
 	return m, nil
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -24,5 +25,35 @@ func TestWriterIsDurable(t *testing.T) {
 	s.w.QueryRow("PRAGMA foreign_keys").Scan(&fk)
 	if sync != 2 || mode != "wal" || fk != 1 {
 		t.Fatalf("writer: synchronous=%d (want 2, FULL), journal_mode=%s (want wal), foreign_keys=%d", sync, mode, fk)
+	}
+}
+
+// TestReceiptsUseTheirIndex guards that a receipt reads one subscriber's
+// Messenger deliveries, not the whole ledger.
+func TestReceiptsUseTheirIndex(t *testing.T) {
+	t.Parallel()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, name := range []string{"ReceiptByWatermark", "ReceiptByMids"} {
+		rows, err := s.w.Query("EXPLAIN QUERY PLAN "+q(name), "read", "p", "read", "[]")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if !strings.Contains(strings.Join(plan, "\n"), "deliveries_receipts") {
+			t.Errorf("%s does not use deliveries_receipts:\n%s", name, strings.Join(plan, "\n"))
+		}
 	}
 }

@@ -69,13 +69,24 @@ func (s *Store) Plan(ctx context.Context, req campaign.PlanRequest) (campaign.Ru
 		if req.Parts > 0 && len(req.Channels) > 0 {
 			// One statement: SQLite streams the segment into the ledger,
 			// so planning memory does not grow with the audience.
-			where, args := segmentWhere(req.Channels, []audience.Status{audience.Subscribed}, req.Segment)
+			route, rargs := routeExpr(req.Routes, req.Now, "parts.seq")
+			where, wargs := segmentWhere(req.Channels, []audience.Status{audience.Subscribed}, req.Segment)
 			stmt := `WITH RECURSIVE parts(seq) AS (SELECT 0 UNION ALL SELECT seq + 1 FROM parts WHERE seq + 1 < ?)
-INSERT INTO deliveries (run_id, subscriber_id, seq, channel, route, state)
-SELECT ?, s.id, parts.seq, s.channel, CASE s.channel WHEN 'telegram' THEN 'bot' ELSE 'standard' END, 'pending'
-FROM parts, subscribers s WHERE ` + where + ` ORDER BY parts.seq, s.id`
-			all := append([]any{req.Parts, runID}, args...)
-			if _, err := tx.ExecContext(ctx, stmt, all...); err != nil {
+INSERT INTO deliveries (run_id, subscriber_id, seq, channel, route, state, reason, finished_at)
+SELECT ?, id, seq, channel, route,
+    CASE route WHEN 'none' THEN 'skipped' ELSE 'pending' END,
+    CASE route WHEN 'none' THEN '` + campaign.ReasonOutsideWindow + `' ELSE '' END,
+    CASE route WHEN 'none' THEN ? ELSE 0 END
+FROM (SELECT s.id AS id, parts.seq AS seq, s.channel AS channel, ` + route + ` AS route
+      FROM parts, subscribers s LEFT JOIN optins o ON o.subscriber_id = s.id
+      WHERE ` + where + ` ORDER BY parts.seq, s.id)`
+			all := append([]any{req.Parts, runID, ms(req.Now)}, rargs...)
+			if _, err := tx.ExecContext(ctx, stmt, append(all, wargs...)...); err != nil {
+				return fmt.Errorf("plan deliveries: %w", err)
+			}
+			// A recurring notification uses up the person's 48 hours now,
+			// so two campaigns planned back to back cannot both take it.
+			if _, err := tx.ExecContext(ctx, q("UseRecurring"), ms(req.Now), runID); err != nil {
 				return fmt.Errorf("plan deliveries: %w", err)
 			}
 		}
@@ -173,18 +184,20 @@ func (s *Store) Runs(ctx context.Context, f campaign.RunFilter) ([]campaign.Run,
 
 // Counts implements campaign.Store.
 func (s *Store) Counts(ctx context.Context, runID int64) (campaign.Counts, error) {
-	c := campaign.Counts{Reasons: []campaign.ReasonCount{}}
+	c := campaign.Counts{Reasons: []campaign.ReasonCount{}, Channels: []campaign.ChannelCount{}}
 	rows, err := s.r.QueryContext(ctx, q("Counts"), runID)
 	if err != nil {
 		return c, fmt.Errorf("count deliveries: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var state, reason string
+		var channel, route, state, reason string
 		var n int
-		if err := rows.Scan(&state, &reason, &n); err != nil {
+		if err := rows.Scan(&channel, &route, &state, &reason, &n); err != nil {
 			return c, err
 		}
+		c.Channels = append(c.Channels, campaign.ChannelCount{Channel: channel, Route: route,
+			State: campaign.DeliveryState(state), Reason: reason, Count: n})
 		c.Targeted += n
 		switch campaign.DeliveryState(state) {
 		case campaign.Pending:
@@ -201,7 +214,7 @@ func (s *Store) Counts(ctx context.Context, runID int64) (campaign.Counts, error
 			c.Unknown += n
 		}
 		if reason != "" {
-			c.Reasons = append(c.Reasons, campaign.ReasonCount{State: campaign.DeliveryState(state), Reason: reason, Count: n})
+			c.AddReason(campaign.DeliveryState(state), reason, n)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -352,11 +365,12 @@ func (s *Store) Pending(ctx context.Context, runID, afterID int64, limit int) ([
 		var tags, status string
 		var lia int64
 		sub := &c.Subscriber
-		if err := rows.Scan(&c.DeliveryID, &c.Seq, &sub.ID, &sub.Channel, &sub.Address, &sub.Name, &sub.Locale,
-			&sub.Timezone, &tags, &status, &lia); err != nil {
+		var wu int64
+		if err := rows.Scan(&c.DeliveryID, &c.Seq, &c.Route, &sub.ID, &sub.Channel, &sub.Address, &sub.Name, &sub.Locale,
+			&sub.Timezone, &tags, &status, &lia, &wu, &c.Token); err != nil {
 			return nil, err
 		}
-		sub.Tags, sub.Status, sub.LastInboundAt = parseTags(tags), audience.Status(status), fromMS(lia)
+		sub.Tags, sub.Status, sub.LastInboundAt, sub.WindowUntil = parseTags(tags), audience.Status(status), fromMS(lia), fromMS(wu)
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -436,6 +450,11 @@ func applySubscriberEffects(ctx context.Context, tx *sql.Tx, o campaign.Outcome,
 	}
 	if o.SubscriberStatus != "" {
 		if _, err := tx.ExecContext(ctx, q("SetSubscriberStatus"), string(o.SubscriberStatus), at, o.SubscriberID); err != nil {
+			return fmt.Errorf("update subscriber %d: %w", o.SubscriberID, err)
+		}
+	}
+	if o.CloseWindow {
+		if _, err := tx.ExecContext(ctx, q("CloseWindow"), at, o.SubscriberID); err != nil {
 			return fmt.Errorf("update subscriber %d: %w", o.SubscriberID, err)
 		}
 	}

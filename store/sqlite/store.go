@@ -251,24 +251,24 @@ func normTags(tags []string) []string {
 }
 
 const subscriberCols = `s.id, s.channel, s.address, s.name, s.locale, s.timezone, s.tags, s.status,
-	s.consent_at, s.consent_source, s.consent_ref, s.consent_proof, s.last_inbound_at, s.created_at, s.updated_at`
+	s.consent_at, s.consent_source, s.consent_ref, s.consent_proof, s.last_inbound_at, s.window_until, s.created_at, s.updated_at`
 
 func scanSubscriber(sc interface{ Scan(...any) error }) (audience.Subscriber, error) {
 	var (
-		sub                 audience.Subscriber
-		tags, status        string
-		cat, lia, cat2, upd int64
-		cs, cr, cp          string
+		sub                     audience.Subscriber
+		tags, status            string
+		cat, lia, wu, cat2, upd int64
+		cs, cr, cp              string
 	)
 	err := sc.Scan(&sub.ID, &sub.Channel, &sub.Address, &sub.Name, &sub.Locale, &sub.Timezone, &tags, &status,
-		&cat, &cs, &cr, &cp, &lia, &cat2, &upd)
+		&cat, &cs, &cr, &cp, &lia, &wu, &cat2, &upd)
 	if err != nil {
 		return sub, err
 	}
 	sub.Tags = parseTags(tags)
 	sub.Status = audience.Status(status)
 	sub.Consent = audience.Consent{At: fromMS(cat), Source: cs, Ref: cr, Proof: cp}
-	sub.LastInboundAt, sub.CreatedAt, sub.UpdatedAt = fromMS(lia), fromMS(cat2), fromMS(upd)
+	sub.LastInboundAt, sub.WindowUntil, sub.CreatedAt, sub.UpdatedAt = fromMS(lia), fromMS(wu), fromMS(cat2), fromMS(upd)
 	return sub, nil
 }
 

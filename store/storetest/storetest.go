@@ -43,6 +43,8 @@ func Exercise(t *testing.T, open Opener) {
 	t.Run("Ledger", func(t *testing.T) { t.Parallel(); testLedger(t, open(t)) })
 	t.Run("Cancel", func(t *testing.T) { t.Parallel(); testCancel(t, open(t)) })
 	t.Run("RequeueUnknown", func(t *testing.T) { t.Parallel(); testRequeue(t, open(t)) })
+	t.Run("MessengerRoutes", func(t *testing.T) { t.Parallel(); testMessengerRoutes(t, open(t)) })
+	t.Run("WindowAndReceipts", func(t *testing.T) { t.Parallel(); testWindowAndReceipts(t, open(t)) })
 }
 
 // must(f())(t) fails the test when f returned an error.

@@ -43,7 +43,8 @@ SELECT id, campaign, trigger, COALESCE(idempotency_key, ''), state, items, error
     created_at, started_at, finished_at FROM runs
 
 -- name: Counts
-SELECT state, reason, COUNT(*) FROM deliveries WHERE run_id = ? GROUP BY state, reason;
+SELECT channel, route, state, reason, COUNT(*) FROM deliveries WHERE run_id = ?
+GROUP BY channel, route, state, reason ORDER BY channel, route, state, reason;
 
 -- name: SentSpan
 SELECT COALESCE(MIN(finished_at), 0), COALESCE(MAX(finished_at), 0)
@@ -87,9 +88,10 @@ UPDATE runs SET state = 'paused', finished_at = 0, error = 'unknown deliveries r
 WHERE id = ? AND state NOT IN ('planning', 'sending', 'paused', 'aborted');
 
 -- name: Pending
-SELECT d.id, d.seq, s.id, s.channel, s.address, s.name, s.locale, s.timezone, s.tags, s.status,
-    s.last_inbound_at
+SELECT d.id, d.seq, d.route, s.id, s.channel, s.address, s.name, s.locale, s.timezone, s.tags, s.status,
+    s.last_inbound_at, s.window_until, CASE WHEN o.status = 'active' THEN o.token ELSE '' END
 FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+    LEFT JOIN optins o ON o.subscriber_id = d.subscriber_id AND d.route IN ('recurring', 'marketing')
 WHERE d.run_id = ? AND d.state = 'pending' AND d.id > ?
 ORDER BY d.id LIMIT ?;
 
@@ -123,3 +125,46 @@ UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?;
 
 -- name: SetSubscriberAddress
 UPDATE subscribers SET address = ?, updated_at = ? WHERE id = ?;
+
+-- name: Interact
+-- Both times only move forward. The window moves only for an event at least
+-- as new as the last one: a replayed old event cannot reopen a window Meta
+-- said had closed.
+UPDATE subscribers SET
+    window_until = CASE WHEN ? >= last_inbound_at THEN MAX(window_until, ?)
+                        ELSE window_until END,
+    last_inbound_at = MAX(last_inbound_at, ?), updated_at = ?
+WHERE channel = ? AND address = ?;
+
+-- name: SetOptIn
+-- A new token replaces the old one unless the stored one comes from a newer
+-- event; the 48-hour recurring cap belongs to the person and is kept.
+INSERT INTO optins (subscriber_id, token, status, expires_at, timezone, legacy, event_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (subscriber_id) DO UPDATE SET token = excluded.token, status = excluded.status,
+    expires_at = excluded.expires_at, timezone = excluded.timezone, legacy = excluded.legacy,
+    event_at = excluded.event_at
+WHERE excluded.event_at >= optins.event_at;
+
+-- name: SetOptInStatus
+UPDATE optins SET status = ?, event_at = ? WHERE subscriber_id = ? AND event_at <= ?;
+
+-- name: CloseWindow
+UPDATE subscribers SET window_until = MIN(window_until, ?) WHERE id = ?;
+
+-- name: ReceiptByWatermark
+UPDATE deliveries SET state = ?
+WHERE subscriber_id = (SELECT id FROM subscribers WHERE channel = 'messenger' AND address = ?)
+  AND channel = 'messenger' AND state IN ('sent', 'delivered') AND state <> ?
+  AND finished_at <= ?;
+
+-- name: ReceiptByMids
+UPDATE deliveries SET state = ?
+WHERE subscriber_id = (SELECT id FROM subscribers WHERE channel = 'messenger' AND address = ?)
+  AND channel = 'messenger' AND state IN ('sent', 'delivered') AND state <> ?
+  AND EXISTS (SELECT 1 FROM json_each(?) m
+              WHERE instr(',' || deliveries.message_ids || ',', ',' || m.value || ',') > 0);
+
+-- name: UseRecurring
+UPDATE optins SET last_recurring_at = ?
+WHERE subscriber_id IN (SELECT subscriber_id FROM deliveries WHERE run_id = ? AND route = 'recurring');
