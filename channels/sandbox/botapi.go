@@ -35,7 +35,7 @@ type botRequest struct {
 // serveBotAPI answers POST (or GET) /bot<token>/<method>.
 func (s *Server) serveBotAPI(w http.ResponseWriter, r *http.Request) {
 	token, method, found := strings.Cut(strings.TrimPrefix(r.URL.Path, "/bot"), "/")
-	rec := Request{Bot: botID(token), Method: method, Fields: []string{}, Time: s.now()}
+	rec := Request{Channel: "telegram", Bot: botID(token), Method: method, Fields: []string{}, Time: s.now()}
 	faults := s.faults.Load()
 	if faults.ErrorRate > 0 && rand.Float64() < faults.ErrorRate {
 		e := &apiError{code: http.StatusInternalServerError, description: descInternal}

@@ -497,9 +497,9 @@ func TestRequestsLog(t *testing.T) {
 	b.postForm(t, "getMe", nil)
 	got := b.srv.Requests()
 	want := []Request{
-		{Seq: 1, Bot: "123456", Method: "sendMessage", Format: "json", Fields: []string{"chat_id", "parse_mode", "text"}, Status: 200},
-		{Seq: 2, Bot: "123456", Method: "sendMessage", Format: "json", Fields: []string{"chat_id", "txt"}, Status: 400, Description: `Bad Request: unknown field "txt"`},
-		{Seq: 3, Bot: "123456", Method: "getMe", Format: "form", Fields: []string{}, Status: 200},
+		{Seq: 1, Channel: "telegram", Bot: "123456", Method: "sendMessage", Format: "json", Fields: []string{"chat_id", "parse_mode", "text"}, Status: 200},
+		{Seq: 2, Channel: "telegram", Bot: "123456", Method: "sendMessage", Format: "json", Fields: []string{"chat_id", "txt"}, Status: 400, Description: `Bad Request: unknown field "txt"`},
+		{Seq: 3, Channel: "telegram", Bot: "123456", Method: "getMe", Format: "form", Fields: []string{}, Status: 200},
 	}
 	for i := range got {
 		got[i].Time = time.Time{}

@@ -15,9 +15,12 @@ import (
 
 // The control API, under /__sandbox/ (JSON in and out; errors are {"error": "..."}):
 //
-//	GET    /__sandbox/messages[?chat=ID][&after=SEQ][&render=1]  the messages sent (render adds "html")
+//	GET    /__sandbox/messages[?chat=ID][&channel=C][&after=SEQ][&render=1]
+//	                                                           the messages sent (render adds "html");
+//	                                                           chat is a chat id or a PSID, channel
+//	                                                           telegram or messenger
 //	DELETE /__sandbox/messages                                 forget them
-//	GET    /__sandbox/requests                                 the Bot API requests received
+//	GET    /__sandbox/requests                                 the Bot API and Graph API requests received
 //	DELETE /__sandbox/requests                                 forget them
 //	GET    /__sandbox/faults                                   the faults injected
 //	POST   /__sandbox/faults     {"error_rate":0.2,"latency":"50ms","drop_rate":0}
@@ -28,6 +31,8 @@ import (
 //	GET    /__sandbox/rate                                     the rate limits
 //	POST   /__sandbox/rate       {"per_second":30,"burst":30}  (also paid_per_second, per_chat, per_group)
 //	POST   /__sandbox/reset                                    Reset: forget messages and requests
+//
+// and the Messenger half's, under /__sandbox/messenger/ (see messengerRoutes).
 func (s *Server) controlRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", s.servePage)
@@ -39,6 +44,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	mux.HandleFunc("/__sandbox/chats/{id}", s.serveChat)
 	mux.HandleFunc("/__sandbox/rate", s.serveRate)
 	mux.HandleFunc("/__sandbox/reset", s.serveReset)
+	s.messengerRoutes(mux)
 	mux.HandleFunc("/__sandbox/", func(w http.ResponseWriter, r *http.Request) {
 		controlError(w, http.StatusNotFound, "no such control endpoint %s; GET /__sandbox/ lists them", r.URL.Path)
 	})
@@ -132,15 +138,21 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"bot_api": "POST /bot<token>/<method>: getMe, sendMessage, sendPhoto, sendVideo, sendAudio, sendDocument, sendMediaGroup",
-		"spec":    s.spec.version,
+		"bot_api":   "POST /bot<token>/<method>: getMe, sendMessage, sendPhoto, sendVideo, sendAudio, sendDocument, sendMediaGroup",
+		"spec":      s.spec.version,
+		"graph_api": "Messenger, page " + s.msgr.pageID + ": POST /v<N>.<M>/{me|<page id>}/messages, POST /v<N>.<M>/act_<ad account>/messages, GET /v<N>.<M>/me",
 		"control": []string{
-			"GET|DELETE /__sandbox/messages (?chat=ID&after=SEQ&render=1)",
+			"GET|DELETE /__sandbox/messages (?chat=ID|PSID&channel=telegram|messenger&after=SEQ&render=1)",
 			"GET|DELETE /__sandbox/requests",
 			"GET|POST /__sandbox/faults {\"error_rate\":0.2,\"latency\":\"50ms\",\"drop_rate\":0}",
 			"GET|DELETE /__sandbox/chats, GET|POST|DELETE /__sandbox/chats/{id} {\"state\":\"blocked\"}",
 			"GET|POST /__sandbox/rate {\"per_second\":30,\"burst\":30,\"paid_per_second\":0,\"per_chat\":{...},\"per_group\":{...}}",
-			"POST /__sandbox/reset",
+			"POST /__sandbox/reset (keeps chat states, Messenger users, faults and rate limits)",
+			"GET /__sandbox/messenger",
+			"GET|DELETE /__sandbox/messenger/users, GET|PUT|DELETE /__sandbox/messenger/users/{psid} {\"last_interaction\":\"2026-06-01T12:00:00Z\",\"ad_referral\":false,\"unavailable\":false,\"tokens\":[...]}",
+			"GET|PUT /__sandbox/messenger/webhook {\"url\":\"http://...\",\"app_secret\":\"...\"}",
+			"POST /__sandbox/messenger/events {\"psid\":\"24000000000000001\",\"type\":\"message\",\"text\":\"hi\"} (types: message, postback, referral, optin, delivery, read)",
+			"GET|PUT /__sandbox/messenger/rate {\"per_second\":300,\"media_per_second\":10}",
 		},
 	})
 }
@@ -160,13 +172,19 @@ func (s *Server) serveMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	chat := q.Get("chat")
-	if chat != "" {
-		if _, err := parseChatID(chatParam(chat)); err != nil {
-			controlError(w, http.StatusBadRequest, "chat %q: want a chat id such as 12345, -1001234567890 or @channel", chat)
+	// chat is a Telegram chat id, written as Message.Chat writes it, or a PSID, as sent.
+	rawChat, chat := q.Get("chat"), ""
+	if rawChat != "" {
+		if _, err := parseChatID(chatParam(rawChat)); err != nil && !isPSID(rawChat) {
+			controlError(w, http.StatusBadRequest, "chat %q: want a chat id such as 12345, -1001234567890 or @channel, or a PSID", rawChat)
 			return
 		}
-		chat = normalizeChatKey(chat)
+		chat = normalizeChatKey(rawChat)
+	}
+	channel := q.Get("channel")
+	if channel != "" && channel != "telegram" && channel != "messenger" {
+		controlError(w, http.StatusBadRequest, "channel %q: want telegram or messenger", channel)
+		return
 	}
 	var after int64
 	if a := q.Get("after"); a != "" {
@@ -184,7 +202,8 @@ func (s *Server) serveMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Sandbox-Epoch", strconv.FormatInt(s.log.currentEpoch(), 10))
 	msgs := s.log.messages(func(m *Message) bool {
-		return m.Seq > after && (chat == "" || m.Chat == chat)
+		return m.Seq > after && (rawChat == "" || m.Chat == chat || m.Chat == rawChat) &&
+			(channel == "" || m.Channel == channel)
 	})
 	if render == "1" || render == "true" {
 		out := make([]renderedMessage, len(msgs))

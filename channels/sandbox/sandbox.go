@@ -1,7 +1,9 @@
-// Package sandbox is a local emulator of the Telegram Bot API, for herald's tests, `herald demo`
-// and `herald sandbox`: the methods herald sends with (getMe, sendMessage, sendPhoto,
-// sendVideo, sendAudio, sendDocument, sendMediaGroup) under /bot<token>/<method>, answering
-// with Telegram's status codes, bodies and error descriptions; chats that block the bot, are
+// Package sandbox is a local emulator of the Telegram Bot API and of the Messenger Platform's
+// Send API, for herald's tests, `herald demo` and `herald sandbox`.
+//
+// Telegram: the methods herald sends with (getMe, sendMessage, sendPhoto, sendVideo,
+// sendAudio, sendDocument, sendMediaGroup) under /bot<token>/<method>, answering with
+// Telegram's status codes, bodies and error descriptions; chats that block the bot, are
 // deactivated or migrate; rate limits answered with 429 and retry_after; and injected faults
 // (5xx answers, latency, connections dropped after the message was sent).
 //
@@ -10,8 +12,24 @@
 // does not define for the method is refused, so is an inline button with more than one
 // action, a media group of one item, and an "&" in parse_mode HTML text that starts no entity.
 //
-// A control API under /__sandbox/ lists what was sent and switches chat states, faults and
-// rate limits; GET / is a page that shows each chat's conversation. See Server.Handler.
+// Messenger: one Facebook Page (MessengerOptions) under the Graph API paths /v<N>.<M>/…:
+// GET me (the page's id and name) and POST <page>/messages (or me/messages) with a PSID
+// recipient (messaging_type RESPONSE or UPDATE: the "standard" route; MESSAGE_TAG with a tag:
+// "tag") or a notification_messages_token ("recurring"), and POST act_<ad account>/messages
+// with a page_id ("marketing"). Answers use the Graph API's error envelope and codes: 190 for
+// a bad token, 100 for a bad parameter or an unknown user, 551 for a person who is not
+// available, 10 outside the messaging window (24 hours after the person's last message,
+// postback, opt-in or referral, 7 days after a click-to-Messenger ad or for HUMAN_AGENT) and
+// for a stopped, expired or (recurring, 1 per 48 hours) overused token, 613 past the page's
+// rate limits. The sandbox keeps each person's state by PSID (MessengerUser); it learns of
+// people from the events injected with InjectMessenger, which it delivers to the webhook as
+// Meta does (signed with X-Hub-Signature-256), or from SetMessengerUser. As on the Telegram
+// side, the contract is stricter than Meta's: a field herald's contract does not define is
+// refused with code 100 naming it. Faults apply to both halves.
+//
+// A control API under /__sandbox/ lists what was sent and switches chat states, Messenger
+// users, faults and rate limits, and injects Messenger events; GET / is a page that shows
+// each conversation. See Server.Handler.
 package sandbox
 
 import (
@@ -49,26 +67,34 @@ type Options struct {
 	// MaxLog bounds how many messages and requests are kept (the oldest are forgotten);
 	// 0 keeps everything.
 	MaxLog int
-	// Now is the clock for message dates and rate limits; time.Now by default.
+	// Now is the clock for message dates, rate limits and Messenger's messaging windows;
+	// time.Now by default.
 	Now func() time.Time
+	// Messenger configures the Messenger half.
+	Messenger MessengerOptions
 }
 
 // Message is a message the sandbox accepted: one per successful send call (a media group is
-// one Message with one Media per item).
+// one Message with one Media per item, a Messenger template one Message with its images and
+// buttons).
 type Message struct {
 	// Seq numbers accepted messages in order across all chats, from 1; it keeps counting
 	// across Reset.
 	Seq int64 `json:"seq"`
 	// ID is the message_id Telegram would give (the first item's for a media group); IDs
-	// count per chat.
+	// count per chat. Messenger messages are numbered the same way, per PSID.
 	ID      int64  `json:"id"`
-	Channel string `json:"channel"` // "telegram"
-	// Bot is the bot's id: the digits before the ':' of its token.
+	Channel string `json:"channel"` // "telegram" or "messenger"
+	// Bot is the bot's id: the digits before the ':' of its token; for Messenger, the page id.
 	Bot string `json:"bot"`
-	// Chat is the chat_id as sent: a number, or "@username" in lower case.
-	Chat   string `json:"chat"`
+	// Chat is the chat_id as sent: a number, or "@username" in lower case; for Messenger, the
+	// recipient's PSID (the token's owner for a notification_messages_token).
+	Chat string `json:"chat"`
+	// Method is the Bot API method; "messages" for Messenger.
 	Method string `json:"method"`
-	// Text is the text or caption as sent (for a media group, the first item's caption).
+	// Text is the text or caption as sent (for a media group, the first item's caption; for a
+	// Messenger button template its text, for a generic template the first element's title
+	// and subtitle on two lines).
 	Text      string `json:"text"`
 	ParseMode string `json:"parse_mode,omitempty"`
 	// Plain is what the recipient reads: Text with its markup parsed, as Telegram shows it.
@@ -78,11 +104,30 @@ type Message struct {
 	Silent  bool      `json:"silent,omitempty"` // disable_notification
 	Paid    bool      `json:"paid,omitempty"`   // allow_paid_broadcast
 	Time    time.Time `json:"time"`
+
+	// Messenger only.
+
+	// MID is the message_id the Send API answered, "m_…".
+	MID string `json:"mid,omitempty"`
+	// MessagingType and Tag are the request's messaging_type and tag, as sent.
+	MessagingType string `json:"messaging_type,omitempty"`
+	Tag           string `json:"tag,omitempty"`
+	// Route is how the message was allowed: "standard" (inside the messaging window),
+	// "tag" (a message tag), "recurring" (a notification_messages_token) or "marketing"
+	// (the Marketing Messages route, act_<id>/messages).
+	Route string `json:"route,omitempty"`
+	// NotificationType is notification_type as sent (REGULAR, SILENT_PUSH or NO_PUSH).
+	NotificationType string `json:"notification_type,omitempty"`
+	// QuickReplies are the quick replies' titles.
+	QuickReplies []string `json:"quick_replies,omitempty"`
 }
 
 // Media is a photo, video, audio file or document of a message.
 type Media struct {
-	Kind string `json:"kind"` // "photo", "video", "audio", "document" or "live_photo"
+	// Kind is, for Telegram, "photo", "video", "audio", "document" or "live_photo"; for
+	// Messenger, the attachment's type: "image", "video", "audio" or "file" (a generic
+	// template's element images are "image", captioned with the element's title).
+	Kind string `json:"kind"`
 	// URL is the file as sent: an http(s) URL, a file_id, or "upload:<filename>" for a file
 	// uploaded with the request.
 	URL string `json:"url"`
@@ -91,7 +136,9 @@ type Media struct {
 	MessageID int64  `json:"message_id"`
 }
 
-// Button is an inline keyboard button.
+// Button is an inline keyboard button, or a Messenger template's button: a web_url button
+// has a URL, a postback button its payload in Callback. Messenger stacks buttons, one per
+// row (counting on across a generic template's elements).
 type Button struct {
 	Text     string `json:"text"`
 	URL      string `json:"url,omitempty"`
@@ -145,18 +192,25 @@ type Faults struct {
 	DropRate float64 `json:"drop_rate"`
 }
 
-// Request is a Bot API request the sandbox received.
+// Request is a Bot API or Graph API request the sandbox received.
 type Request struct {
-	Seq    int64  `json:"seq"`
-	Bot    string `json:"bot"`    // the bot's id, the digits before the ':' of its token
-	Method string `json:"method"` // as in the URL
+	Seq     int64  `json:"seq"`
+	Channel string `json:"channel"` // "telegram" or "messenger"
+	// Bot is the bot's id, the digits before the ':' of its token; for Messenger, the page id.
+	Bot string `json:"bot"`
+	// Method is as in the URL: the Bot API method, or the Graph API path after the version,
+	// e.g. "me/messages" or "act_123/messages".
+	Method string `json:"method"`
 	// Format is how the parameters came: "json", "form", "multipart" or "query".
 	Format string `json:"format,omitempty"`
 	// Fields are the names of the top-level parameters present, sorted.
-	Fields      []string  `json:"fields"`
-	Status      int       `json:"status"`
-	Description string    `json:"description,omitempty"` // the error's, when not ok
-	Time        time.Time `json:"time"`
+	Fields      []string `json:"fields"`
+	Status      int      `json:"status"`
+	Description string   `json:"description,omitempty"` // the error's, when not ok
+	// ErrorCode and ErrorSubcode are a Graph API error's code and error_subcode.
+	ErrorCode    int       `json:"error_code,omitempty"`
+	ErrorSubcode int       `json:"error_subcode,omitempty"`
+	Time         time.Time `json:"time"`
 }
 
 // Server is the sandbox. It is safe for concurrent use.
@@ -170,6 +224,7 @@ type Server struct {
 	chats       atomic.Pointer[map[string]ChatState] // copy on write; only non-ok states
 	chatsMu     sync.Mutex                           // serializes writers of chats
 	log         messageLog
+	msgr        *messenger
 	mux         *http.ServeMux
 
 	srvMu    sync.Mutex
@@ -177,7 +232,8 @@ type Server struct {
 	serveErr chan error
 }
 
-// New returns a sandbox configured by opts.
+// New returns a sandbox configured by opts. It panics when opts.Messenger.WebhookURL is set
+// and is not an http(s) URL.
 func New(opts Options) *Server {
 	spec, err := loadSpec()
 	if err != nil {
@@ -201,12 +257,13 @@ func New(opts Options) *Server {
 	}
 	s.faults.Store(&Faults{})
 	s.chats.Store(&map[string]ChatState{})
+	s.msgr = newMessenger(opts.Messenger)
 	s.mux = s.controlRoutes()
 	return s
 }
 
-// Handler serves everything: the Bot API under /bot<token>/<method>, the control API under
-// /__sandbox/ and the web page at /.
+// Handler serves everything: the Bot API under /bot<token>/<method>, the Graph API (Messenger)
+// under /v<N>.<M>/, the control API under /__sandbox/ and the web page at /.
 func (s *Server) Handler() http.Handler { return s }
 
 // ServeHTTP implements http.Handler; see Handler.
@@ -215,11 +272,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveBotAPI(w, r)
 		return
 	}
+	if _, _, ok := graphPath(r.URL.Path); ok {
+		s.serveGraphAPI(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
 // Start listens on addr (e.g. "127.0.0.1:0"), serves in the background and returns the base
-// URL to point a Bot API client at, e.g. "http://127.0.0.1:41234". It fails when addr cannot
+// URL to point a Bot API or Graph API client at, e.g. "http://127.0.0.1:41234". It fails when addr cannot
 // be listened on or the server was already started.
 func (s *Server) Start(addr string) (baseURL string, err error) {
 	s.srvMu.Lock()
@@ -261,12 +322,13 @@ func (s *Server) Close() error {
 // Messages returns every accepted message, in acceptance order.
 func (s *Server) Messages() []Message { return s.log.messages(nil) }
 
-// Requests returns every Bot API request received, in order, with the fields it carried and
-// the status it was answered with.
+// Requests returns every Bot API and Graph API request received, in order, with the fields it
+// carried and the status it was answered with.
 func (s *Server) Requests() []Request { return s.log.requestList() }
 
 // Reset forgets the messages and requests received and restarts message ids; settings (chat
-// states, faults, rate limits) stay.
+// states, faults, rate limits) stay, and so does the Messenger half's state: its users (their
+// windows, tokens and the 48-hour spacing of recurring sends), webhook and rate limits.
 func (s *Server) Reset() { s.log.reset() }
 
 // SetChat sets how chatID ("123", "-1001234567890" or "@channel") answers the bot. It panics
@@ -347,7 +409,16 @@ type messageLog struct {
 	epoch    int64
 	msgs     []Message
 	requests []Request
-	nextID   map[string]int64 // the last message_id given per chat
+	nextID   map[string]int64 // the last message_id given per chat (see idKey)
+}
+
+// idKey is the key of a message's chat in nextID: Telegram chat ids and Messenger PSIDs are
+// both numbers, and count apart.
+func idKey(channel, chat string) string {
+	if channel == "messenger" {
+		return "messenger\x00" + chat
+	}
+	return chat
 }
 
 // lastID returns the last message id given in a chat.
@@ -357,16 +428,18 @@ func (l *messageLog) lastID(chat string) int64 {
 	return l.nextID[chat]
 }
 
-// commit gives a message its ids (n consecutive ones in its chat) and keeps it.
+// commit gives a message its ids (n consecutive ones in its chat, one per media item when
+// n > 1) and keeps it.
 func (l *messageLog) commit(m *Message, n int) (firstID int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	firstID = l.nextID[m.Chat] + 1
-	l.nextID[m.Chat] += int64(n)
+	key := idKey(m.Channel, m.Chat)
+	firstID = l.nextID[key] + 1
+	l.nextID[key] += int64(n)
 	l.seq++
 	m.Seq, m.ID = l.seq, firstID
 	for i := range m.Media {
-		m.Media[i].MessageID = firstID + int64(i)
+		m.Media[i].MessageID = firstID + int64(min(i, n-1))
 	}
 	l.msgs = appendBounded(l.msgs, *m, l.max)
 	return firstID

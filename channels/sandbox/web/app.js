@@ -4,8 +4,10 @@
   // rendered with every character escaped (see renderMessageHTML).
   const chatsEl = document.getElementById("chats");
   const convEl = document.getElementById("conversation");
+  // Conversations by channel and chat: Telegram chat ids and Messenger PSIDs are both numbers.
   const byChat = new Map();
   let states = {};
+  let users = {};
   let lastSeq = 0;
   let epoch = null;
   let selected = null;
@@ -17,13 +19,15 @@
     return e;
   };
   const isWebURL = (u) => /^https?:\/\//i.test(u);
+  const chatKey = (m) => m.channel + ":" + m.chat;
+  const channelName = { telegram: "Telegram", messenger: "Messenger" };
 
   function bubble(m) {
-    const b = el("div", "bubble");
+    const b = el("div", "bubble " + m.channel);
     if (m.media && m.media.length) {
       const grid = el("div", "media");
       for (const item of m.media) {
-        if (item.kind === "photo" && isWebURL(item.url)) {
+        if ((item.kind === "photo" || item.kind === "image") && isWebURL(item.url)) {
           const img = el("img");
           img.src = item.url;
           img.alt = item.caption || "photo";
@@ -64,13 +68,21 @@
           chip.target = "_blank";
         } else {
           chip = el("span", "button", btn.text);
-          chip.title = btn.url || ("callback_data: " + (btn.callback || ""));
+          chip.title = btn.url || ((m.channel === "messenger" ? "payload: " : "callback_data: ") + (btn.callback || ""));
         }
         row.append(chip);
       }
       b.append(rows);
     }
-    const flags = [m.method, "#" + m.id];
+    if (m.quick_replies && m.quick_replies.length) {
+      const qr = el("div", "quick-replies");
+      for (const title of m.quick_replies) qr.append(el("span", "quick-reply", title));
+      b.append(qr);
+    }
+    const flags = m.channel === "messenger"
+      ? [m.route, m.tag || m.messaging_type, "#" + m.id].filter(Boolean)
+      : [m.method, "#" + m.id];
+    if (m.notification_type && m.notification_type !== "REGULAR") flags.push(m.notification_type);
     if (m.silent) flags.push("silent");
     if (m.paid) flags.push("paid");
     flags.push(new Date(m.time).toLocaleTimeString());
@@ -84,14 +96,18 @@
       chatsEl.append(el("p", "empty", "No messages yet."));
       return;
     }
-    for (const [chat, msgs] of byChat) {
-      const item = el("button", "chat" + (chat === selected ? " selected" : ""));
-      item.type = "button";
-      const name = el("div", "name", chat);
-      if (states[chat]) name.append(el("span", "state", states[chat]));
+    for (const [key, msgs] of byChat) {
       const last = msgs[msgs.length - 1];
+      const item = el("button", "chat " + last.channel + (key === selected ? " selected" : ""));
+      item.type = "button";
+      const name = el("div", "name");
+      name.append(el("span", "channel", channelName[last.channel] || last.channel), el("span", "", last.chat));
+      const state = last.channel === "messenger"
+        ? (users[last.chat] && users[last.chat].unavailable ? "unavailable" : "")
+        : states[last.chat];
+      if (state) name.append(el("span", "state", state));
       item.append(name, el("div", "preview", last.plain || (last.media || []).map((x) => x.kind).join(", ")));
-      item.addEventListener("click", () => { selected = chat; renderChats(); renderConversation(); });
+      item.addEventListener("click", () => { selected = key; renderChats(); renderConversation(); });
       chatsEl.append(item);
     }
   }
@@ -116,13 +132,18 @@
       epoch = e;
       const fresh = await res.json();
       for (const m of fresh) {
-        if (!byChat.has(m.chat)) byChat.set(m.chat, []);
-        byChat.get(m.chat).push(m);
+        const key = chatKey(m);
+        if (!byChat.has(key)) byChat.set(key, []);
+        byChat.get(key).push(m);
         lastSeq = Math.max(lastSeq, m.seq);
-        if (selected === null) selected = m.chat;
+        if (selected === null) selected = key;
       }
-      const sres = await fetch("/__sandbox/chats", { cache: "no-store" });
+      const [sres, ures] = await Promise.all([
+        fetch("/__sandbox/chats", { cache: "no-store" }),
+        fetch("/__sandbox/messenger/users", { cache: "no-store" }),
+      ]);
       states = await sres.json();
+      users = await ures.json();
       renderChats();
       if (fresh.length) renderConversation();
     } catch (err) {
