@@ -79,8 +79,8 @@ type MessageSpec struct {
 	File    string       `yaml:"file"`
 	Gallery []string     `yaml:"gallery"`
 	Buttons []ButtonSpec `yaml:"buttons"`
-	// QuickReplies are reply suggestions shown under the message: on
-	// Messenger quick replies, on Telegram a one-time reply keyboard.
+	// QuickReplies are reply suggestions shown under the message, a
+	// Messenger feature: Telegram sends the message without them.
 	QuickReplies []QuickReplySpec `yaml:"quick_replies"`
 	LinkPreview  *bool            `yaml:"link_preview"`
 }

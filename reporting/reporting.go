@@ -34,6 +34,59 @@ type Summary struct {
 	DurationSeconds float64 `json:"duration_seconds"`
 	// SendRate is messages accepted per second between the first and last.
 	SendRate float64 `json:"send_rate"`
+	// Routes breaks the run down per channel and route.
+	Routes []RouteSummary `json:"routes"`
+}
+
+// RouteSummary is one channel and route of a run: how many deliveries went
+// that way and where they ended. Route "none" holds the Messenger
+// subscribers no route allowed (skipped, outside_window).
+type RouteSummary struct {
+	Channel   string `json:"channel"`
+	Route     string `json:"route"`
+	Targeted  int    `json:"targeted"`
+	Sent      int    `json:"sent"` // accepted, including delivered and read
+	Delivered int    `json:"delivered"`
+	Read      int    `json:"read"`
+	Failed    int    `json:"failed"`
+	Skipped   int    `json:"skipped"`
+	Unknown   int    `json:"unknown"`
+	Pending   int    `json:"pending"`
+}
+
+// routes folds the ledger's channel counts into one line per channel and route.
+func routes(cs []campaign.ChannelCount) []RouteSummary {
+	out := []RouteSummary{}
+	for _, c := range cs {
+		i := slices.IndexFunc(out, func(r RouteSummary) bool { return r.Channel == c.Channel && r.Route == c.Route })
+		if i < 0 {
+			out = append(out, RouteSummary{Channel: c.Channel, Route: c.Route})
+			i = len(out) - 1
+		}
+		r := &out[i]
+		r.Targeted += c.Count
+		switch c.State {
+		case campaign.Sent:
+			r.Sent += c.Count
+		case campaign.Delivered:
+			r.Sent, r.Delivered = r.Sent+c.Count, r.Delivered+c.Count
+		case campaign.Read:
+			// A read message was delivered too.
+			r.Sent, r.Delivered, r.Read = r.Sent+c.Count, r.Delivered+c.Count, r.Read+c.Count
+		case campaign.Failed:
+			r.Failed += c.Count
+		case campaign.Skipped:
+			r.Skipped += c.Count
+		case campaign.Unknown:
+			r.Unknown += c.Count
+		case campaign.Pending, campaign.Sending:
+			r.Pending += c.Count
+		}
+	}
+	slices.SortFunc(out, func(a, b RouteSummary) int {
+		return strings.Compare(a.Channel+"\x00"+a.Route, b.Channel+"\x00"+b.Route)
+	})
+	return out
 }
 
 // Item is a run's item as reports show it.
@@ -57,6 +110,10 @@ func Build(run campaign.Run, c campaign.Counts, now time.Time) Summary {
 		RunID: run.ID, Campaign: run.Campaign, State: run.State, Trigger: run.Trigger,
 		IdempotencyKey: run.IdempotencyKey, Counts: c, Error: run.Error, CreatedAt: run.CreatedAt,
 		StartedAt: timePtr(run.StartedAt), FinishedAt: timePtr(run.FinishedAt), Items: []Item{},
+		Routes: routes(c.Channels),
+	}
+	if s.Counts.Channels == nil {
+		s.Counts.Channels = []campaign.ChannelCount{}
 	}
 	if s.Counts.Reasons == nil {
 		s.Counts.Reasons = []campaign.ReasonCount{}
@@ -124,6 +181,18 @@ func WriteTable(w io.Writer, s Summary) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(s.Routes) > 0 {
+		fmt.Fprintln(w, "\nBy channel and route")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  CHANNEL\tROUTE\tTARGETED\tSENT\tDELIVERED\tREAD\tFAILED\tSKIPPED\tUNKNOWN\tPENDING")
+		for _, r := range s.Routes {
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", r.Channel, r.Route, r.Targeted, r.Sent,
+				r.Delivered, r.Read, r.Failed, r.Skipped, r.Unknown, r.Pending)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
 	if len(c.Reasons) > 0 {
 		fmt.Fprintln(w, "\nReasons")
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -136,12 +205,16 @@ func WriteTable(w io.Writer, s Summary) error {
 	return nil
 }
 
-// WriteCSV writes the summary as rows of run_id, campaign, state, reason, count.
+// WriteCSV writes the summary as rows of run_id, campaign, state, reason,
+// count, channel, route: first the run's totals (no channel), then each
+// channel and route's.
 func WriteCSV(w io.Writer, s Summary) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"run_id", "campaign", "state", "reason", "count"})
+	cw.Write([]string{"run_id", "campaign", "state", "reason", "count", "channel", "route"})
 	id := strconv.FormatInt(s.RunID, 10)
-	row := func(state, reason string, n int) { cw.Write([]string{id, s.Campaign, state, reason, strconv.Itoa(n)}) }
+	row := func(state, reason string, n int) {
+		cw.Write([]string{id, s.Campaign, state, reason, strconv.Itoa(n), "", ""})
+	}
 	c := s.Counts
 	row("targeted", "", c.Targeted)
 	row("sent", "", c.Sent)
@@ -151,6 +224,9 @@ func WriteCSV(w io.Writer, s Summary) error {
 	row("pending", "", c.Pending+c.Sending)
 	for _, r := range c.Reasons {
 		row(string(r.State), r.Reason, r.Count)
+	}
+	for _, cc := range c.Channels {
+		cw.Write([]string{id, s.Campaign, string(cc.State), cc.Reason, strconv.Itoa(cc.Count), cc.Channel, cc.Route})
 	}
 	cw.Flush()
 	return cw.Error()

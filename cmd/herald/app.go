@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/heraldcli/herald/campaign"
+	"github.com/heraldcli/herald/channels/messenger"
 	"github.com/heraldcli/herald/channels/telegram"
 	"github.com/heraldcli/herald/sources/fetch"
 	"github.com/heraldcli/herald/sources/rss"
@@ -23,7 +24,7 @@ import (
 )
 
 // knownChannels are the channels this herald can send on.
-var knownChannels = []string{"telegram"}
+var knownChannels = []string{"telegram", "messenger"}
 
 // leaseTTLEnv overrides how long a run's lease outlives its last renewal
 // (campaign.SendOptions.LeaseTTL, 30s by default): after a process is killed,
@@ -40,12 +41,13 @@ type globalOptions struct {
 
 // app is one command's wiring: workspace, store, channels and engine.
 type app struct {
-	io       *IOStreams
-	ws       *Workspace
-	store    *sqlite.Store
-	telegram *telegram.Channel
-	engine   *campaign.Engine
-	log      *slog.Logger
+	io        *IOStreams
+	ws        *Workspace
+	store     *sqlite.Store
+	telegram  *telegram.Channel
+	messenger *messenger.Channel
+	engine    *campaign.Engine
+	log       *slog.Logger
 }
 
 // openApp loads the workspace and opens the store. withStore false skips
@@ -67,6 +69,13 @@ func openApp(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOSt
 	if err != nil {
 		return nil, err
 	}
+	mc := ws.Config.Messenger
+	a.messenger, err = messenger.New(messenger.Config{PageID: mc.PageID, PageToken: mc.PageToken, APIURL: mc.APIURL,
+		APIVersion: mc.APIVersion, Rate: mc.Rate, MediaRate: mc.MediaRate, AdAccountID: mc.Marketing.AdAccountID,
+		RateLimitPause: mc.RateLimitPause})
+	if err != nil {
+		return nil, err
+	}
 	if withStore {
 		if a.store, err = sqlite.Open(ctx, ws.Path(ws.Config.Storage.Path)); err != nil {
 			return nil, err
@@ -82,8 +91,9 @@ func openApp(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOSt
 	}
 	fetcher := &fetch.Client{}
 	a.engine = &campaign.Engine{
-		Store:    a.store,
-		Channels: map[string]campaign.Channel{"telegram": a.telegram},
+		Store:     a.store,
+		Channels:  map[string]campaign.Channel{"telegram": a.telegram, "messenger": a.messenger},
+		Marketing: a.messenger.MarketingEnabled(),
 		OpenSource: func(s *campaign.SourceSpec) (campaign.Source, error) {
 			return &rss.Source{URL: a.sourceURL(s.URL), Client: fetcher}, nil
 		},
@@ -91,6 +101,23 @@ func openApp(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOSt
 		Send: send,
 	}
 	return a, nil
+}
+
+// ready returns the first channel of spec that cannot send, with what to set.
+func (a *app) ready(spec *campaign.Spec) error {
+	for _, ch := range spec.Channels {
+		var err error
+		switch ch {
+		case "telegram":
+			err = a.telegram.Ready()
+		case "messenger":
+			err = a.messenger.Ready()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (a *app) Close() {

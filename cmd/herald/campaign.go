@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,9 +35,10 @@ func newCampaignCmd(g *globalOptions, io *IOStreams) *cobra.Command {
 // ---- preview ----
 
 type previewOptions struct {
-	g      *globalOptions
-	name   string
-	output string
+	g       *globalOptions
+	name    string
+	channel string
+	output  string
 }
 
 func newPreviewCmd(g *globalOptions, io *IOStreams) *cobra.Command {
@@ -46,8 +48,10 @@ func newPreviewCmd(g *globalOptions, io *IOStreams) *cobra.Command {
 		Short: "Show the message(s) the next run would send, without sending or recording anything",
 		Long: `Fetches the campaign's source, picks the items the next run would send, and renders
 the message for the first subscriber of the audience. Nothing is sent and no item is
-consumed. With --output json it prints the exact Bot API requests.`,
+consumed. With --channel it shows one channel and the exact platform requests (Bot API
+calls, Messenger Send API bodies); --output json prints them for every channel.`,
 		Example: `  herald campaign preview blog-digest
+  herald campaign preview blog-digest --channel messenger
   herald campaign preview blog-digest --output json | jq '.[0].requests'`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -55,6 +59,7 @@ consumed. With --output json it prints the exact Bot API requests.`,
 			return previewRun(cmd.Context(), cmd, o, io)
 		},
 	}
+	cmd.Flags().StringVar(&o.channel, "channel", "", "show only this channel, with its exact requests ("+strings.Join(knownChannels, ", ")+")")
 	outputFlag(cmd, &o.output, "text", "json")
 	return cmd
 }
@@ -82,6 +87,13 @@ func previewRun(ctx context.Context, cmd *cobra.Command, o *previewOptions, io *
 	if err != nil {
 		return err
 	}
+	channels := spec.Channels
+	if o.channel != "" {
+		if !slices.Contains(spec.Channels, o.channel) {
+			return invalidf("--channel %s: campaign %s sends on %s", o.channel, spec.Name, strings.Join(spec.Channels, ", "))
+		}
+		channels = []string{o.channel}
+	}
 	d, err := a.engine.Prepare(ctx, spec)
 	if err != nil {
 		return err
@@ -93,7 +105,7 @@ func previewRun(ctx context.Context, cmd *cobra.Command, o *previewOptions, io *
 		fmt.Fprintf(io.Out, "Campaign %s has no new items: its next run would send nothing.\n", spec.Name)
 		return nil
 	}
-	sample, err := a.store.FirstInSegment(ctx, spec.Channels, spec.Audience)
+	sample, err := a.store.FirstInSegment(ctx, channels, spec.Audience)
 	if errors.Is(err, campaign.ErrNotFound) {
 		sample = campaign.SampleSubscriber()
 		sample.Address = "123456789"
@@ -102,13 +114,13 @@ func previewRun(ctx context.Context, cmd *cobra.Command, o *previewOptions, io *
 	}
 	var out []previewJSON
 	for part, m := range d.Sample {
-		for _, chName := range spec.Channels {
+		for _, chName := range channels {
 			ch := a.engine.Channels[chName]
 			p := previewJSON{Channel: chName, Part: part + 1, Message: m, Requests: []previewRequest{}, Problems: ch.Lint(m)}
 			if p.Problems == nil {
 				p.Problems = []campaign.Problem{}
 			}
-			if calls, err := ch.Prepare(campaign.Recipient{SubscriberID: sample.ID, Address: sample.Address}, m); err == nil {
+			if calls, err := ch.Prepare(previewRecipient(spec, chName, sample), m); err == nil {
 				for _, c := range calls {
 					p.Requests = append(p.Requests, previewRequest{Method: c.Method, Body: c.Body})
 				}
@@ -142,11 +154,35 @@ func previewRun(ctx context.Context, cmd *cobra.Command, o *previewOptions, io *
 			methods[i] = r.Method
 		}
 		fmt.Fprintf(io.Out, "(%s: %s)\n", p.Channel, strings.Join(methods, " + "))
+		if o.channel != "" {
+			for _, r := range p.Requests {
+				var pretty bytes.Buffer
+				json.Indent(&pretty, r.Body, "", "  ")
+				fmt.Fprintf(io.Out, "POST %s\n%s\n", r.Method, pretty.String())
+			}
+		}
 		for _, pr := range p.Problems {
 			fmt.Fprintf(io.Out, "problem: %s\n", pr)
 		}
 	}
 	return nil
+}
+
+// previewRecipient is who a preview renders for on channel: the sample
+// subscriber when it is on that channel, else a stand-in; on Messenger, by
+// the standard route (or the campaign's tag), as most deliveries go.
+func previewRecipient(spec *campaign.Spec, channel string, sample audience.Subscriber) campaign.Recipient {
+	to := campaign.Recipient{SubscriberID: sample.ID, Address: sample.Address, Route: campaign.RouteBot}
+	if sample.Channel != channel {
+		to.Address = "123456789"
+	}
+	if channel == "messenger" {
+		to.Route, to.WindowUntil = campaign.RouteStandard, time.Now().Add(time.Hour)
+		if tag := spec.Routes(false).Tag; tag != "" {
+			to.Route, to.Tag = campaign.RouteTag, tag
+		}
+	}
+	return to
 }
 
 // ---- send ----
@@ -246,7 +282,7 @@ func sendRun(ctx context.Context, cmd *cobra.Command, o *sendOptions, io *IOStre
 		return err
 	}
 	if !o.dryRun {
-		if err := a.telegram.Ready(); err != nil && slices.Contains(spec.Channels, "telegram") {
+		if err := a.ready(spec); err != nil {
 			return err
 		}
 	}
@@ -266,18 +302,28 @@ func sendRun(ctx context.Context, cmd *cobra.Command, o *sendOptions, io *IOStre
 	if err != nil {
 		return err
 	}
-	targeted := 0
-	for _, c := range counts {
-		if c.Status == audience.Subscribed {
-			targeted += c.Count
-		}
+	routes, err := a.engine.RouteCounts(ctx, spec)
+	if err != nil {
+		return err
 	}
 	if o.dryRun {
-		return printDryRun(io, o.output == "json", d, counts)
+		return printDryRun(io, o.output == "json", d, counts, routes)
+	}
+	targeted, outside := 0, 0
+	for _, r := range routes {
+		if r.Route == campaign.RouteNone {
+			outside += r.Count
+		} else {
+			targeted += r.Count
+		}
 	}
 	if io.InTTY && !o.yes && targeted > 0 && !d.NoNewItems {
-		ok, err := confirm(io, fmt.Sprintf("Send %s (%d item(s), %d message(s) each) to %d subscriber(s)? [y/N] ",
-			spec.Name, len(d.Items), d.Parts(), targeted))
+		note := ""
+		if outside > 0 {
+			note = fmt.Sprintf("; %d outside Messenger's window will be skipped", outside)
+		}
+		ok, err := confirm(io, fmt.Sprintf("Send %s (%d item(s), %d message(s) each) to %d subscriber(s)%s? [y/N] ",
+			spec.Name, len(d.Items), d.Parts(), targeted, note))
 		if err != nil {
 			return err
 		}
@@ -347,26 +393,34 @@ type routeCount struct {
 	Count   int    `json:"count"`
 }
 
-func printDryRun(io *IOStreams, asJSON bool, d *campaign.Draft, counts []campaign.SegmentCount) error {
+func printDryRun(io *IOStreams, asJSON bool, d *campaign.Draft, counts []campaign.SegmentCount, routes []campaign.RouteCount) error {
 	out := dryRunJSON{Campaign: d.Spec.Name, DryRun: true, Mode: d.Spec.Mode, Items: d.Items, Messages: d.Parts(),
 		Routes: []routeCount{}, Excluded: []routeCount{}, Sample: d.Sample, Counts: map[string]int{}}
 	if out.Items == nil {
 		out.Items = []sources.Item{}
 	}
-	targeted := 0
+	targeted, skipped := 0, 0
+	for _, r := range routes {
+		if r.Route == campaign.RouteNone {
+			// Planned as skipped: counted, shown, never sent.
+			out.Excluded = append(out.Excluded, routeCount{Channel: r.Channel, Status: "skipped: " + campaign.ReasonOutsideWindow, Count: r.Count})
+			skipped += r.Count
+			continue
+		}
+		out.Routes = append(out.Routes, routeCount{Channel: r.Channel, Route: r.Route, Count: r.Count})
+		targeted += r.Count
+	}
 	for _, c := range counts {
-		if c.Status == audience.Subscribed {
-			out.Routes = append(out.Routes, routeCount{Channel: c.Channel, Route: "bot", Count: c.Count})
-			targeted += c.Count
-		} else {
+		if c.Status != audience.Subscribed {
 			out.Excluded = append(out.Excluded, routeCount{Channel: c.Channel, Status: string(c.Status), Count: c.Count})
 		}
 	}
 	if d.Parts() == 0 {
-		targeted = 0
+		targeted, skipped = 0, 0
 	}
 	out.Counts["targeted"] = targeted * d.Parts()
 	out.Counts["subscribers"] = targeted
+	out.Counts["outside_window"] = skipped
 	if asJSON {
 		return reporting.WriteJSON(io.Out, out)
 	}
@@ -585,7 +639,7 @@ type runReporter struct {
 }
 
 func (r *runReporter) resume(ctx context.Context, spec *campaign.Spec, run campaign.Run) error {
-	if err := r.a.telegram.Ready(); err != nil && slices.Contains(spec.Channels, "telegram") {
+	if err := r.a.ready(spec); err != nil {
 		return err
 	}
 	if !r.json {

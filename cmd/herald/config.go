@@ -19,8 +19,10 @@ import (
 // (HERALD_ + the key in upper case with _ for .: HERALD_TELEGRAM_TOKEN).
 // Precedence: flags > environment > herald.yaml > defaults.
 type Config struct {
-	Telegram TelegramConfig `yaml:"telegram" mapstructure:"telegram"`
-	Storage  StorageConfig  `yaml:"storage" mapstructure:"storage"`
+	Telegram  TelegramConfig  `yaml:"telegram" mapstructure:"telegram"`
+	Messenger MessengerConfig `yaml:"messenger" mapstructure:"messenger"`
+	Storage   StorageConfig   `yaml:"storage" mapstructure:"storage"`
+	Serve     ServeConfig     `yaml:"serve" mapstructure:"serve"`
 	// Timezone is the workspace's IANA time zone (default UTC).
 	Timezone string `yaml:"timezone" mapstructure:"timezone"`
 }
@@ -34,6 +36,35 @@ type TelegramConfig struct {
 	Timeout       time.Duration `yaml:"timeout" mapstructure:"timeout"`
 }
 
+// MessengerConfig configures the Messenger channel and its webhook.
+type MessengerConfig struct {
+	PageID      string  `yaml:"page_id" mapstructure:"page_id"`
+	PageToken   string  `yaml:"page_token" mapstructure:"page_token"`
+	AppSecret   string  `yaml:"app_secret" mapstructure:"app_secret"`
+	VerifyToken string  `yaml:"verify_token" mapstructure:"verify_token"`
+	APIURL      string  `yaml:"api_url" mapstructure:"api_url"`
+	APIVersion  string  `yaml:"api_version" mapstructure:"api_version"`
+	Rate        float64 `yaml:"rate" mapstructure:"rate"`
+	MediaRate   float64 `yaml:"media_rate" mapstructure:"media_rate"`
+	// AdReferralWindow is the messaging window after a click on a
+	// click-to-Messenger ad (Meta: 7 days).
+	AdReferralWindow time.Duration   `yaml:"ad_referral_window" mapstructure:"ad_referral_window"`
+	RateLimitPause   time.Duration   `yaml:"rate_limit_pause" mapstructure:"rate_limit_pause"`
+	Marketing        MarketingConfig `yaml:"marketing" mapstructure:"marketing"`
+}
+
+// MarketingConfig enables the Marketing Messages API route.
+type MarketingConfig struct {
+	AdAccountID string `yaml:"ad_account_id" mapstructure:"ad_account_id"`
+}
+
+// ServeConfig configures herald serve.
+type ServeConfig struct {
+	// Addr is where herald serve listens (default 127.0.0.1:8080: loopback;
+	// put a TLS-terminating proxy in front of it for Meta's webhook).
+	Addr string `yaml:"addr" mapstructure:"addr"`
+}
+
 // StorageConfig says where herald keeps its state.
 type StorageConfig struct {
 	Path string `yaml:"path" mapstructure:"path"`
@@ -42,19 +73,27 @@ type StorageConfig struct {
 var errConfig = errors.New("configuration")
 
 var configDefaults = map[string]any{
-	"telegram.api_url":        "https://api.telegram.org",
-	"telegram.rate":           30.0,
-	"telegram.paid_broadcast": false,
-	"telegram.timeout":        "30s",
-	"storage.path":            ".herald/herald.db",
-	"timezone":                "UTC",
+	"telegram.api_url":             "https://api.telegram.org",
+	"telegram.rate":                30.0,
+	"telegram.paid_broadcast":      false,
+	"telegram.timeout":             "30s",
+	"messenger.api_url":            "https://graph.facebook.com",
+	"messenger.api_version":        "v25.0",
+	"messenger.rate":               250.0,
+	"messenger.media_rate":         10.0,
+	"messenger.ad_referral_window": "168h",
+	"messenger.rate_limit_pause":   "60s",
+	"serve.addr":                   "127.0.0.1:8080",
+	"storage.path":                 ".herald/herald.db",
+	"timezone":                     "UTC",
 }
 
 // configFlags are the global flags that override configuration keys.
 var configFlags = map[string]string{
-	"telegram-api-url": "telegram.api_url",
-	"telegram-rate":    "telegram.rate",
-	"storage-path":     "storage.path",
+	"telegram-api-url":  "telegram.api_url",
+	"telegram-rate":     "telegram.rate",
+	"messenger-api-url": "messenger.api_url",
+	"storage-path":      "storage.path",
 }
 
 // Workspace is a folder with herald.yaml and its loaded configuration.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/heraldcli/herald/audience"
 	"github.com/heraldcli/herald/campaign"
+	"github.com/heraldcli/herald/channels/messenger"
 	"github.com/heraldcli/herald/channels/telegram"
 	"github.com/heraldcli/herald/internal/strictyaml"
 	"github.com/heraldcli/herald/sources"
@@ -105,7 +106,7 @@ func exitCode(err error) int {
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.As(err, &fe), errors.As(err, &se), errors.As(err, &rowErrs),
-		errors.Is(err, campaign.ErrInvalidSpec), errors.Is(err, telegram.ErrConfig),
+		errors.Is(err, campaign.ErrInvalidSpec), errors.Is(err, telegram.ErrConfig), errors.Is(err, messenger.ErrConfig),
 		errors.Is(err, errConfig), errors.Is(err, audience.ErrNoSubscriber):
 		return exitInvalid
 	case errors.Is(err, context.Canceled):

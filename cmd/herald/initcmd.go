@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -47,9 +51,11 @@ func newDemoCmd(io *IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the example workspace against a local sandbox: import, send, report",
-		Long: `Creates a temporary workspace from the example, starts the Telegram sandbox on a free
-loopback port, imports the sample audience, sends the sample RSS campaign and prints
-the delivery report. No token, server or network needed.`,
+		Long: `Creates a temporary workspace from the example, starts the Telegram and Messenger
+sandbox on a free loopback port, imports the sample audience, has some Messenger
+users write to the page (through herald's signed webhook), sends the sample RSS
+campaign to both channels, and prints the delivery report: who got it by which route,
+and who Meta's rules made herald skip. No token, server or network needed.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return demoRun(cmd.Context(), io, keep)
@@ -73,7 +79,11 @@ func demoRun(ctx context.Context, io *IOStreams, keep bool) error {
 	if err := configs.WriteWorkspace(ws); err != nil {
 		return err
 	}
-	sb := sandbox.New(sandbox.Options{})
+	// The sandbox's clock can be set back, so that some people's last
+	// message to the page is days old.
+	var ago atomic.Int64
+	clock := func() time.Time { return time.Now().Add(-time.Duration(ago.Load())) }
+	sb := sandbox.New(sandbox.Options{Now: clock, Messenger: sandbox.MessengerOptions{PageID: demoPageID, AppSecret: demoAppSecret}})
 	url, err := sb.Start("127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("start sandbox: %w", err)
@@ -82,7 +92,11 @@ func demoRun(ctx context.Context, io *IOStreams, keep bool) error {
 	// One subscriber has blocked the bot, to show how herald handles it.
 	sb.SetChat("100000005", sandbox.ChatBlocked)
 
-	env := map[string]string{"HERALD_TELEGRAM_API_URL": url, "HERALD_TELEGRAM_TOKEN": sandboxToken, "HERALD_WORKSPACE": ws}
+	env := map[string]string{
+		"HERALD_TELEGRAM_API_URL": url, "HERALD_TELEGRAM_TOKEN": sandboxToken, "HERALD_WORKSPACE": ws,
+		"HERALD_MESSENGER_API_URL": url, "HERALD_MESSENGER_PAGE_ID": demoPageID, "HERALD_MESSENGER_PAGE_TOKEN": sandboxPageToken,
+		"HERALD_MESSENGER_APP_SECRET": demoAppSecret, "HERALD_MESSENGER_VERIFY_TOKEN": "herald-demo",
+	}
 	demoIO := *io
 	demoIO.InTTY = false
 	demoIO.Getenv = func(k string) string {
@@ -91,31 +105,164 @@ func demoRun(ctx context.Context, io *IOStreams, keep bool) error {
 		}
 		return io.Getenv(k)
 	}
-	fmt.Fprintf(io.Out, "herald demo: a workspace from the example in %s, the Telegram sandbox at %s\n", ws, url)
-	steps := [][]string{
-		{"audience", "import", filepath.Join(ws, "audience.csv")},
-		{"lint"},
-		{"campaign", "send", "blog-digest", "--dry-run"},
-		{"campaign", "send", "blog-digest", "--yes"},
-		{"campaign", "send", "blog-digest", "--yes"},
-	}
-	for _, step := range steps {
-		fmt.Fprintf(io.Out, "\n$ herald %s\n", strings.ReplaceAll(strings.Join(step, " "), ws+string(filepath.Separator), ""))
-		if code := run(ctx, step, &demoIO); code != exitOK {
+	fmt.Fprintf(io.Out, "herald demo: a workspace from the example in %s, the Telegram and Messenger sandbox at %s\n", ws, url)
+	step := func(args ...string) error {
+		fmt.Fprintf(io.Out, "\n$ herald %s\n", strings.ReplaceAll(strings.Join(args, " "), ws+string(filepath.Separator), ""))
+		if code := run(ctx, args, &demoIO); code != exitOK {
 			return silentExit(code)
 		}
+		return nil
+	}
+	if err := step("audience", "import", filepath.Join(ws, "audience.csv")); err != nil {
+		return err
+	}
+	// herald serve's webhook, in this process, receives what the people
+	// do in Messenger, signed by the sandbox exactly as Meta signs it.
+	hook, err := startDemoInbound(ctx, &demoIO, sb)
+	if err != nil {
+		return err
+	}
+	defer hook.stop()
+	fmt.Fprintln(io.Out, "\nMeanwhile on Messenger (the sandbox posts each event to herald's webhook, signed):")
+	for _, ev := range demoEvents {
+		ago.Store(int64(ev.ago))
+		err := hook.inject(ctx, ev.event)
+		ago.Store(0)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(io.Out, "  %s\n", ev.says)
+	}
+	fmt.Fprintln(io.Out, "  Jorge never wrote to the page.")
+	for _, args := range [][]string{{"lint"}, {"campaign", "send", "blog-digest", "--dry-run"}, {"campaign", "send", "blog-digest", "--yes"}} {
+		if err := step(args...); err != nil {
+			return err
+		}
+	}
+	// Receipts: Giulia's phone got the messages and Hannah read hers.
+	fmt.Fprintln(io.Out, "\nOn Messenger, Giulia's phone reports delivery and Hannah reads the digest:")
+	for _, ev := range []sandbox.MessengerEvent{{PSID: demoGiulia, Type: "delivery"}, {PSID: demoHannah, Type: "read"}} {
+		if err := hook.inject(ctx, ev); err != nil {
+			return err
+		}
+	}
+	if err := step("report", "1"); err != nil {
+		return err
+	}
+	if err := step("campaign", "send", "blog-digest", "--yes"); err != nil {
+		return err
 	}
 	msgs := sb.Messages()
-	fmt.Fprintf(io.Out, "\nThe sandbox received %d message(s); the first:\n", len(msgs))
-	if len(msgs) > 0 {
-		m := msgs[0]
-		fmt.Fprintf(io.Out, "  to chat %s via %s:\n", m.Chat, m.Method)
-		for line := range strings.Lines(m.Plain) {
-			fmt.Fprintf(io.Out, "  │ %s", line)
+	perChannel := map[string]int{}
+	for _, m := range msgs {
+		perChannel[m.Channel]++
+	}
+	fmt.Fprintf(io.Out, "\nThe sandbox received %d Telegram and %d Messenger message(s). The first of each:\n", perChannel["telegram"], perChannel["messenger"])
+	for _, ch := range []string{"telegram", "messenger"} {
+		for _, m := range msgs {
+			if m.Channel != ch {
+				continue
+			}
+			fmt.Fprintf(io.Out, "  %s, to %s (%s):\n", ch, m.Chat, demoVia(m))
+			for line := range strings.Lines(m.Plain) {
+				fmt.Fprintf(io.Out, "  │ %s", line)
+			}
+			fmt.Fprintln(io.Out)
+			break
 		}
-		fmt.Fprintln(io.Out)
 	}
 	fmt.Fprintln(io.Out, "\nThe second send found no new items and sent nothing: herald never sends an item twice.")
 	fmt.Fprintln(io.Out, "Next: herald init mybrand, then herald sandbox to try your own campaigns.")
 	return nil
+}
+
+func demoVia(m sandbox.Message) string {
+	if m.Channel != "messenger" {
+		return m.Method
+	}
+	return "route " + m.Route
+}
+
+// The demo's Messenger page and people.
+const (
+	demoPageID       = "100000000000001"
+	demoAppSecret    = "herald-demo-app-secret"
+	sandboxPageToken = "herald-sandbox-page-token"
+	demoGiulia       = "7100000000000001"
+	demoHannah       = "7100000000000002"
+	demoIvo          = "7100000000000003"
+	demoKenji        = "7100000000000005"
+)
+
+var demoEvents = []struct {
+	event sandbox.MessengerEvent
+	ago   time.Duration
+	says  string
+}{
+	{sandbox.MessengerEvent{PSID: demoGiulia, Type: "message", Text: "Ciao! Any news on the blog?"}, 0,
+		"Giulia writes to the page: her 24-hour window is open."},
+	{sandbox.MessengerEvent{PSID: demoHannah, Type: "postback", Payload: "GET_STARTED", Title: "Get Started"}, time.Hour,
+		"Hannah tapped Get Started an hour ago: her window is open too."},
+	{sandbox.MessengerEvent{PSID: demoIvo, Type: "message", Text: "Thanks!"}, 3 * 24 * time.Hour,
+		"Ivo last wrote 3 days ago: his window has closed."},
+	{sandbox.MessengerEvent{PSID: demoKenji, Type: "optin", Payload: "blog-weekly", Timezone: "Asia/Tokyo"}, 3 * 24 * time.Hour,
+		"Kenji (Tokyo) accepted marketing messages 3 days ago: a recurring notification, once per 48 hours, may reach him."},
+}
+
+// demoInbound is herald serve's webhook running inside herald demo.
+type demoInbound struct {
+	addr string
+	a    *app
+	in   *inbound
+	srv  *http.Server
+	sb   *sandbox.Server
+}
+
+func startDemoInbound(ctx context.Context, io *IOStreams, sb *sandbox.Server) (*demoInbound, error) {
+	a, err := openApp(ctx, &cobra.Command{}, &globalOptions{}, io, true)
+	if err != nil {
+		return nil, err
+	}
+	in, err := a.newInbound()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	d := &demoInbound{addr: ln.Addr().String(), a: a, in: in, srv: &http.Server{Handler: in.mux, ReadHeaderTimeout: 5 * time.Second}, sb: sb}
+	go d.srv.Serve(ln)
+	sb.SetMessengerWebhook("http://"+d.addr+"/webhooks/messenger", io.Getenv("HERALD_MESSENGER_APP_SECRET"))
+	return d, nil
+}
+
+// inject has the sandbox post ev to the webhook and waits until herald has
+// recorded it.
+func (d *demoInbound) inject(ctx context.Context, ev sandbox.MessengerEvent) error {
+	before := d.in.handled.Load()
+	res, err := d.sb.InjectMessenger(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if res.Status != http.StatusOK {
+		return fmt.Errorf("the webhook answered %d to the sandbox's %s event", res.Status, ev.Type)
+	}
+	for deadline := time.Now().Add(5 * time.Second); d.in.handled.Load() == before; {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("herald did not record the %s event within 5s", ev.Type)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
+}
+
+func (d *demoInbound) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d.srv.Shutdown(ctx)
+	d.in.close(ctx)
+	d.a.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"golang.org/x/term"
 )
@@ -35,8 +36,8 @@ func SystemStreams() *IOStreams {
 }
 
 // TestStreams are in-memory streams for tests, with env as the environment.
-func TestStreams(stdin string, env map[string]string) (*IOStreams, *bytes.Buffer, *bytes.Buffer) {
-	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
+func TestStreams(stdin string, env map[string]string) (*IOStreams, *SyncBuffer, *SyncBuffer) {
+	out, errOut := &SyncBuffer{}, &SyncBuffer{}
 	return &IOStreams{
 		In: strings.NewReader(stdin), Out: out, ErrOut: errOut,
 		Getenv: func(k string) string { return env[k] },
@@ -48,4 +49,24 @@ func TestStreams(stdin string, env map[string]string) (*IOStreams, *bytes.Buffer
 			return kv
 		},
 	}, out, errOut
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent use: herald serve writes
+// from its handlers while a test reads.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -31,6 +31,13 @@ func TestMain(m *testing.M) {
 // that leaks it is caught.
 const testToken = "424242:herald-TEST-token_S3CR3T"
 
+// The Messenger secrets the tests use, as distinctive as testToken.
+const (
+	testPageToken   = "EAAG-herald-TEST-page-token-S3CR3T"
+	testAppSecret   = "herald-TEST-app-secret-S3CR3T"
+	testVerifyToken = "herald-TEST-verify-S3CR3T"
+)
+
 // bundle is what a CLI test needs: a workspace written from the example, a
 // sandbox on a loopback port, and the environment that points herald at both.
 type bundle struct {
@@ -51,8 +58,29 @@ func (r result) String() string {
 }
 
 // setup writes the example workspace into a temporary folder and starts a
-// sandbox (configured by opts, if given) for it.
+// sandbox (configured by opts, if given) for it. Its audience is the
+// example's Telegram subscribers: the tests that count Telegram deliveries
+// stay about Telegram. setupMessenger keeps the Messenger subscribers too.
 func setup(t *testing.T, opts ...sandbox.Options) *bundle {
+	t.Helper()
+	b := setupMessenger(t, opts...)
+	csv, err := os.ReadFile(b.path("audience.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for line := range strings.Lines(string(csv)) {
+		if !strings.HasPrefix(line, "messenger,") {
+			keep = append(keep, line)
+		}
+	}
+	b.write(t, "audience.csv", strings.Join(keep, ""))
+	return b
+}
+
+// setupMessenger is setup with the example's whole audience, Telegram and
+// Messenger.
+func setupMessenger(t *testing.T, opts ...sandbox.Options) *bundle {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "ws")
 	if err := configs.WriteWorkspace(dir); err != nil {
@@ -69,9 +97,14 @@ func setup(t *testing.T, opts ...sandbox.Options) *bundle {
 	}
 	t.Cleanup(func() { sb.Close() })
 	return &bundle{dir: dir, sb: sb, url: url, env: map[string]string{
-		"HERALD_WORKSPACE":        dir,
-		"HERALD_TELEGRAM_API_URL": url,
-		"HERALD_TELEGRAM_TOKEN":   testToken,
+		"HERALD_WORKSPACE":              dir,
+		"HERALD_TELEGRAM_API_URL":       url,
+		"HERALD_TELEGRAM_TOKEN":         testToken,
+		"HERALD_MESSENGER_API_URL":      url,
+		"HERALD_MESSENGER_PAGE_ID":      sb.MessengerPageID(),
+		"HERALD_MESSENGER_PAGE_TOKEN":   testPageToken,
+		"HERALD_MESSENGER_APP_SECRET":   testAppSecret,
+		"HERALD_MESSENGER_VERIFY_TOKEN": testVerifyToken,
 	}}
 }
 

@@ -40,6 +40,7 @@ records every recipient's outcome in a ledger, so no one is messaged twice.`,
 	pf.StringVar(&g.logLevel, "log-level", "", "log detail on stderr: debug, info, warn (default) or error")
 	pf.String("telegram-api-url", "", "Telegram Bot API URL (overrides telegram.api_url)")
 	pf.Float64("telegram-rate", 0, "Telegram messages per second (overrides telegram.rate)")
+	pf.String("messenger-api-url", "", "Messenger Graph API URL (overrides messenger.api_url)")
 	pf.String("storage-path", "", "the SQLite database file (overrides storage.path)")
 	usageFlags(root)
 
@@ -52,6 +53,7 @@ records every recipient's outcome in a ledger, so no one is messaged twice.`,
 		newReportCmd(g, io),
 		newRunCmd(g, io),
 		newSandboxCmd(io),
+		newServeCmd(g, io),
 	)
 	groupCmd(root)
 	for _, c := range root.Commands() {

@@ -77,14 +77,16 @@ func TestSendHappyPath(t *testing.T) {
 	}
 	id := fmt.Sprint(s.RunID)
 	wantRows := [][]string{
-		{"run_id", "campaign", "state", "reason", "count"},
-		{id, "blog-digest", "targeted", "", "6"},
-		{id, "blog-digest", "sent", "", "5"},
-		{id, "blog-digest", "failed", "", "1"},
-		{id, "blog-digest", "skipped", "", "0"},
-		{id, "blog-digest", "unknown", "", "0"},
-		{id, "blog-digest", "pending", "", "0"},
-		{id, "blog-digest", "failed", "blocked", "1"},
+		{"run_id", "campaign", "state", "reason", "count", "channel", "route"},
+		{id, "blog-digest", "targeted", "", "6", "", ""},
+		{id, "blog-digest", "sent", "", "5", "", ""},
+		{id, "blog-digest", "failed", "", "1", "", ""},
+		{id, "blog-digest", "skipped", "", "0", "", ""},
+		{id, "blog-digest", "unknown", "", "0", "", ""},
+		{id, "blog-digest", "pending", "", "0", "", ""},
+		{id, "blog-digest", "failed", "blocked", "1", "", ""},
+		{id, "blog-digest", "failed", "blocked", "1", "telegram", "bot"},
+		{id, "blog-digest", "sent", "", "5", "telegram", "bot"},
 	}
 	if !reflect.DeepEqual(rows, wantRows) {
 		t.Errorf("report csv:\n got %q\nwant %q", rows, wantRows)
@@ -311,10 +313,10 @@ func TestSendInvalidTokenAbortsAndResumes(t *testing.T) {
 // success and in failure, and looks for the token in everything it printed.
 func TestSecretsNeverPrinted(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	b := setupMessenger(t)
 	b.sb.SetChat(blockedChat, sandbox.ChatBlocked)
 	b.write(t, "campaigns/static.yaml", "channels: [telegram]\nmode: static\nmessage:\n  text: Hi {{ .Subscriber.Name }}\n")
-	secretParts := []string{testToken, strings.SplitN(testToken, ":", 2)[1]}
+	secretParts := []string{testToken, strings.SplitN(testToken, ":", 2)[1], testPageToken, testAppSecret, testVerifyToken}
 	var outputs []string
 	call := func(extra map[string]string, code int, args ...string) result {
 		t.Helper()
@@ -356,11 +358,19 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	call(map[string]string{"HERALD_TELEGRAM_TOKEN": testToken + "/x"}, 2, "lint")
 	call(nil, 2, "campaign", "send", "static2", "--yes", "--telegram-api-url", "ftp://127.0.0.1/")
 	call(nil, 2, "campaign", "send", "nope", "--yes")
+	// Messenger: a Page token Meta refuses aborts the run (exit 3).
+	b.write(t, "campaigns/account.yaml", "channels: [messenger]\npurpose: utility\ntag: ACCOUNT_UPDATE\nmode: static\nmessage:\n  text: Your account changed\n")
+	strictM := setup(t, sandbox.Options{Messenger: sandbox.MessengerOptions{PageTokens: []string{"other"}}})
+	r = call(map[string]string{"HERALD_MESSENGER_API_URL": strictM.url}, 3, "campaign", "send", "account", "--yes", debug)
+	if !strings.Contains(r.stderr, "page_token") {
+		t.Errorf("a refused Page token should say which setting to fix: %s", r)
+	}
+	call(nil, 0, "campaign", "preview", "account", "--channel", "messenger", debug)
 
 	for _, out := range outputs {
 		for _, secret := range secretParts {
 			if strings.Contains(out, secret) {
-				t.Errorf("the bot token was printed by:\n%s", out)
+				t.Errorf("a secret (%.12s…) was printed by:\n%s", secret, out)
 			}
 		}
 	}
