@@ -132,9 +132,9 @@ type (
 // It returns the events it understands, in the body's order, and skips without error message
 // echoes (message.is_echo), standby and other entries without messaging, event types herald
 // does not use (reactions, edits, opt-ins other than notification_messages, …) and items it
-// cannot read (a field of the wrong JSON type, no sender.id, an opt-in status it does not
-// know). It looks at no more than 1000 entries and 5000 messaging items, and keeps no more
-// than 1000 delivery.mids per event.
+// cannot read (a field of the wrong JSON type, no sender.id, an opt-in without
+// notification_messages_token or with a status it does not know). It looks at no more than
+// 1000 entries and 5000 messaging items, and keeps no more than 1000 delivery.mids per event.
 //
 // The error, when there is one, says why the body is not a page webhook at all: not a JSON
 // object, object other than "page", or entry not an array. ParseEvents does not panic.
@@ -150,7 +150,7 @@ func ParseEvents(body []byte) ([]Event, error) {
 	var entries []json.RawMessage
 	if len(b.Entry) > 0 {
 		if err := json.Unmarshal(b.Entry, &entries); err != nil {
-			return nil, fmt.Errorf("messenger webhook: entry: want an array of entries")
+			return nil, errors.New("messenger webhook: entry: want an array of entries")
 		}
 	}
 	var events []Event
@@ -214,9 +214,9 @@ func webhookEvent(e whEntry, raw json.RawMessage) (Event, bool) {
 			return Event{}, false
 		}
 		status, ok := webhookOptInStatus(o.Status)
-		if !ok || (status == "" && o.Token == "") {
-			// An unknown status is not a new opt-in, and a new opt-in without a token gives
-			// nothing to send with.
+		if !ok || o.Token == "" {
+			// An unknown status is not a new opt-in; without a token, a new opt-in gives
+			// nothing to send with and a STOP or RESUME does not say what it applies to.
 			return Event{}, false
 		}
 		ev.Kind, ev.Payload, ev.Token, ev.Status = EventOptIn, o.Payload, o.Token, status
@@ -283,11 +283,7 @@ func webhookQuote(raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return "missing"
 	}
-	const max = 40
-	if len(raw) > max {
-		return string(raw[:max]) + "…"
-	}
-	return string(raw)
+	return webhookCut(string(raw))
 }
 
 // ValidSignature reports whether header (the X-Hub-Signature-256 value, "sha256=<hex>") is the
@@ -493,6 +489,8 @@ func (w *Webhook) webhookEnqueue(events []Event) webhookEnqueueResult {
 	select {
 	case w.queue <- events:
 		return webhookQueued
+	default:
+		return webhookFull
 	}
 }
 
@@ -547,11 +545,11 @@ func (w *Webhook) Close(ctx context.Context) error {
 	}
 }
 
-// webhookCut bounds a request value shown in the log.
+// webhookCut bounds a value from the request shown in an error or the log.
 func webhookCut(s string) string {
-	const max = 32
+	const max = 40
 	if len(s) > max {
-		return s[:max] + "…"
+		return strings.ToValidUTF8(s[:max], "") + "…"
 	}
 	return s
 }

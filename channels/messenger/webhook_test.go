@@ -1,6 +1,7 @@
 package messenger
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -137,8 +139,11 @@ var whParseCases = []struct {
 		body: whBodyOf(whItemOf(`"optin":{"type":"notification_messages","notification_messages_token":"` + whTestOptInToken + `","notification_messages_status":"PAUSE_NOTIFICATIONS"}`)),
 	},
 	{
-		name: "new opt-in without a token skipped",
-		body: whBodyOf(whItemOf(`"optin":{"type":"notification_messages","payload":"daily_deals"}`)),
+		name: "opt-ins without a token skipped",
+		body: whBodyOf(
+			whItemOf(`"optin":{"type":"notification_messages","payload":"daily_deals"}`),
+			whItemOf(`"optin":{"type":"notification_messages","notification_messages_token":"","notification_messages_status":"STOP_NOTIFICATIONS"}`),
+		),
 	},
 	{
 		name: "other opt-in types skipped",
@@ -655,21 +660,51 @@ func TestWebhookOversizeBody(t *testing.T) {
 	if status := b.do(t, req, whSign(over, whTestSecret)); status != http.StatusRequestEntityTooLarge {
 		t.Errorf("%d bytes chunked: status %d, want 413", len(over), status)
 	}
+	// A body declared too large is refused before a byte of it is read.
+	u, err := url.Parse(b.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\nX-Hub-Signature-256: %s\r\n\r\n", u.Path, u.Host, whSign(over, whTestSecret))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("declared 100 MB, nothing sent: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("declared 100 MB: status %d, want 413", res.StatusCode)
+	}
 	b.close(t)
 	if got := b.handled(); len(got) != 1 {
 		t.Errorf("Handle got %d batches, want the one that fits", len(got))
 	}
 }
 
-// whGate holds Handle until the test opens it.
+// whGate holds Handle until the test opens it (or Close gives up).
 type whGate struct {
 	started chan struct{}
 	open    chan struct{}
+	once    sync.Once
 }
 
-func newWhGate() *whGate {
-	return &whGate{started: make(chan struct{}, 100), open: make(chan struct{})}
+// whSetupGated is whSetup with a Handle held by a gate. The gate opens at the end of the
+// test at the latest, so that a failing test ends instead of hanging.
+func whSetupGated(t *testing.T, cfg WebhookConfig) (*whBundle, *whGate) {
+	t.Helper()
+	g := &whGate{started: make(chan struct{}, 100), open: make(chan struct{})}
+	cfg.Handle = g.handle
+	b := whSetup(t, cfg)
+	t.Cleanup(g.release) // runs before whSetup's
+	return b, g
 }
+
+func (g *whGate) release() { g.once.Do(func() { close(g.open) }) }
 
 func (g *whGate) handle(ctx context.Context, _ []Event) {
 	g.started <- struct{}{}
@@ -704,8 +739,7 @@ func whTexts(batches [][]Event) []string {
 
 func TestWebhookQueueFull(t *testing.T) {
 	t.Parallel()
-	gate := newWhGate()
-	b := whSetup(t, WebhookConfig{Queue: 1, Handle: gate.handle})
+	b, gate := whSetupGated(t, WebhookConfig{Queue: 1})
 	if status := b.postSigned(t, whMessageBody("a")); status != http.StatusOK {
 		t.Fatalf("a: status %d", status)
 	}
@@ -720,7 +754,7 @@ func TestWebhookQueueFull(t *testing.T) {
 	if status := b.postSigned(t, whParseCases[4].body); status != http.StatusOK {
 		t.Errorf("echo only, queue full: status %d, want 200", status)
 	}
-	close(gate.open)
+	gate.release()
 	b.close(t)
 	if got := whTexts(b.handled()); !reflect.DeepEqual(got, []string{"a", "b"}) {
 		t.Errorf("handled %q, want a then b", got)
@@ -729,8 +763,7 @@ func TestWebhookQueueFull(t *testing.T) {
 
 func TestWebhookCloseDrainsTheQueue(t *testing.T) {
 	t.Parallel()
-	gate := newWhGate()
-	b := whSetup(t, WebhookConfig{Handle: gate.handle})
+	b, gate := whSetupGated(t, WebhookConfig{})
 	for _, text := range []string{"a", "b", "c"} {
 		if status := b.postSigned(t, whMessageBody(text)); status != http.StatusOK {
 			t.Fatalf("%s: status %d", text, status)
@@ -752,7 +785,7 @@ func TestWebhookCloseDrainsTheQueue(t *testing.T) {
 		t.Fatalf("Close returned (%v) while Handle was held", err)
 	default:
 	}
-	close(gate.open)
+	gate.release()
 	if err := <-closed; err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -771,8 +804,7 @@ func TestWebhookCloseDrainsTheQueue(t *testing.T) {
 
 func TestWebhookCloseGivesUp(t *testing.T) {
 	t.Parallel()
-	gate := newWhGate()
-	b := whSetup(t, WebhookConfig{Handle: gate.handle})
+	b, gate := whSetupGated(t, WebhookConfig{})
 	b.postSigned(t, whMessageBody("a"))
 	b.postSigned(t, whMessageBody("b"))
 	gate.waitStarted(t)
