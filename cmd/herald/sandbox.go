@@ -18,11 +18,13 @@ func newSandboxCmd(io *IOStreams) *cobra.Command {
 	var tokens []string
 	cmd := &cobra.Command{
 		Use:   "sandbox",
-		Short: "Run a local emulator of the Telegram Bot API for trying herald without a bot",
-		Long: `Serves the Telegram Bot API methods herald uses, with Telegram's validation, limits
-and exact error bodies, on a loopback address. A control API under /__sandbox/ lists
-the messages it accepted and sets faults (blocked chats, 5xx, latency, 429 storms);
-the page at / shows every chat's conversation.`,
+		Short: "Run a local emulator of the Telegram Bot API and Messenger Send API",
+		Long: `Serves the Telegram Bot API methods herald uses and Messenger's Send API, with the
+platforms' validation, limits and exact error bodies, on a loopback address. Messenger's
+24-hour window is enforced from the events the sandbox has seen. A control API under
+/__sandbox/ lists the messages it accepted, sets faults (blocked chats, 5xx, latency, 429
+storms), and injects a Messenger user's message, postback, opt-in or receipt, posted to
+herald serve's webhook signed as Meta signs it; the page at / shows every conversation.`,
 		Example: `  herald sandbox --addr 127.0.0.1:8099
   # in another terminal, inside a workspace:
   HERALD_TELEGRAM_API_URL=http://127.0.0.1:8099 HERALD_TELEGRAM_TOKEN=123456:test herald campaign send blog-digest`,
@@ -45,6 +47,10 @@ the page at / shows every chat's conversation.`,
 			fmt.Fprintf(io.Out, "  chats:        %s/\n", url)
 			fmt.Fprintf(io.Out, "  messages:     %s/__sandbox/messages\n", url)
 			fmt.Fprintf(io.Out, "  point herald: HERALD_TELEGRAM_API_URL=%s HERALD_TELEGRAM_TOKEN=%s\n", url, sandboxToken)
+			fmt.Fprintf(io.Out, "                HERALD_MESSENGER_API_URL=%s HERALD_MESSENGER_PAGE_ID=%s HERALD_MESSENGER_PAGE_TOKEN=%s\n",
+				url, sb.MessengerPageID(), sandboxPageToken)
+			fmt.Fprintf(io.Out, "  webhook:      PUT %s/__sandbox/messenger/webhook {\"url\":\"http://127.0.0.1:8080/webhooks/messenger\",\"app_secret\":\"…\"}\n", url)
+			fmt.Fprintf(io.Out, "  a user event: POST %s/__sandbox/messenger/events {\"psid\":\"7100000000000001\",\"type\":\"message\",\"text\":\"hi\"}\n", url)
 			fmt.Fprintln(io.Out, "Ctrl-C stops it.")
 			<-cmd.Context().Done()
 			return nil
