@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/heraldcli/herald/campaign"
+	"github.com/heraldcli/herald/channels/internal/msgcache"
 	"github.com/heraldcli/herald/channels/internal/transport"
 )
 
@@ -60,6 +61,9 @@ type Channel struct {
 	cfg  Config
 	base string // APIURL + "/" + version + "/"
 	http *http.Client
+	// renders remembers recent messages' Messenger shapes: a broadcast is
+	// rendered once, whoever it goes to.
+	renders msgcache.Cache[*rendering]
 }
 
 var _ campaign.Channel = (*Channel)(nil)

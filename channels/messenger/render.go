@@ -329,9 +329,15 @@ func (c *Channel) Lint(m campaign.Message) []campaign.Problem { return render(m)
 // (the window closed, the opt-in was stopped) gets a NotAllowed error and
 // nothing is sent.
 func (c *Channel) Prepare(to campaign.Recipient, m campaign.Message) ([]campaign.Call, error) {
-	r := render(m)
-	if len(r.problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", campaign.ErrInvalidMessage, r.problems[0])
+	r, err := c.renders.Get(m, func(m campaign.Message) (*rendering, error) {
+		r := render(m)
+		if len(r.problems) > 0 {
+			return nil, fmt.Errorf("%w: %s", campaign.ErrInvalidMessage, r.problems[0])
+		}
+		return &r, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	body := sendBody{Recipient: recipient{ID: to.Address}}
 	method := "me/messages"
@@ -360,7 +366,6 @@ func (c *Channel) Prepare(to campaign.Recipient, m campaign.Message) ([]campaign
 		body.Recipient = recipient{Token: to.Token}
 		msgs, slow = []outMessage{r.compact}, []bool{false}
 		if to.Route == campaign.RouteMarketing {
-			var err error
 			if method, body, err = c.marketing(body); err != nil {
 				return nil, err
 			}

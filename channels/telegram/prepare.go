@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/heraldcli/herald/campaign"
 	"github.com/heraldcli/herald/campaign/markup"
@@ -111,7 +110,7 @@ func isGroup(addr string) bool {
 // buttons; or, when the text is longer than a caption or the media is a
 // gallery with buttons, the media first and then the text with the buttons.
 func (c *Channel) Prepare(to campaign.Recipient, m campaign.Message) ([]campaign.Call, error) {
-	tmpl, err := c.bodies.get(m, c.encode)
+	tmpl, err := c.bodies.Get(m, c.encode)
 	if err != nil {
 		return nil, err
 	}
@@ -197,62 +196,6 @@ func (c *Channel) encode(m campaign.Message) ([]preparedCall, error) {
 		}
 	}
 	return out, nil
-}
-
-// bodyCache remembers the encoded calls of recent messages: a broadcast
-// sends one message to thousands of chats, and only the chat id differs.
-// Personal messages fill it and it starts over.
-type bodyCache struct {
-	mu sync.Mutex
-	m  map[string][]preparedCall
-}
-
-const bodyCacheSize = 64
-
-func (bc *bodyCache) get(m campaign.Message, encode func(campaign.Message) ([]preparedCall, error)) ([]preparedCall, error) {
-	key := messageKey(m)
-	bc.mu.Lock()
-	calls, ok := bc.m[key]
-	bc.mu.Unlock()
-	if ok {
-		return calls, nil
-	}
-	calls, err := encode(m)
-	if err != nil {
-		return nil, err
-	}
-	bc.mu.Lock()
-	if bc.m == nil || len(bc.m) >= bodyCacheSize {
-		bc.m = make(map[string][]preparedCall, bodyCacheSize)
-	}
-	bc.m[key] = calls
-	bc.mu.Unlock()
-	return calls, nil
-}
-
-// messageKey identifies a message's content.
-func messageKey(m campaign.Message) string {
-	var b strings.Builder
-	b.Grow(len(m.Text) + 64)
-	b.WriteString(m.Text)
-	for _, md := range m.Media {
-		b.WriteString("\x00m")
-		b.WriteString(string(md.Kind))
-		b.WriteString("\x00")
-		b.WriteString(md.URL)
-	}
-	for _, bt := range m.Buttons {
-		b.WriteString("\x00b")
-		b.WriteString(bt.Text)
-		b.WriteString("\x00")
-		b.WriteString(bt.URL)
-		b.WriteString("\x00")
-		b.WriteString(bt.Callback)
-	}
-	if m.DisableLinkPreview {
-		b.WriteString("\x00nopreview")
-	}
-	return b.String()
 }
 
 func keyboard(buttons []campaign.Button) *inlineKeyboard {

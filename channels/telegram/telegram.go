@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/heraldcli/herald/campaign"
+	"github.com/heraldcli/herald/channels/internal/msgcache"
 	"github.com/heraldcli/herald/channels/internal/transport"
 )
 
@@ -53,7 +54,7 @@ type Channel struct {
 	cfg    Config
 	base   string // APIURL + "/bot" + token + "/"
 	http   *http.Client
-	bodies bodyCache
+	bodies msgcache.Cache[[]preparedCall] // encoded for a placeholder chat
 }
 
 var _ campaign.Channel = (*Channel)(nil)
