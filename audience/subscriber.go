@@ -21,12 +21,16 @@ const (
 	Blocked Status = "blocked"
 	// Invalid subscribers have an address the platform does not know.
 	Invalid Status = "invalid"
+	// Forgotten is a tombstone: the person asked to be forgotten; only a
+	// keyed hash of their address is kept, so that a re-import cannot
+	// subscribe them again without new consent.
+	Forgotten Status = "forgotten"
 )
 
 // Valid reports whether s is one of the known statuses.
 func (s Status) Valid() bool {
 	switch s {
-	case Subscribed, Unsubscribed, Blocked, Invalid:
+	case Subscribed, Unsubscribed, Blocked, Invalid, Forgotten:
 		return true
 	}
 	return false
@@ -91,11 +95,13 @@ func (g Segment) Matches(s Subscriber) bool {
 	return true
 }
 
-// Filter selects subscribers for listing: a segment plus channel and status.
+// Filter selects subscribers for listing: a segment plus channel, status
+// and address.
 type Filter struct {
 	Segment
-	Channels []string
-	Statuses []Status
+	Channels  []string
+	Statuses  []Status
+	Addresses []string
 }
 
 // ImportStats counts what an import did.
@@ -107,6 +113,9 @@ type ImportStats struct {
 	// KeptStatus counts existing subscribers who had unsubscribed or been
 	// blocked: an import never re-subscribes anyone.
 	KeptStatus int `json:"kept_status"`
+	// Forgotten counts rows refused because the person asked to be
+	// forgotten after the consent the row carries.
+	Forgotten int `json:"forgotten"`
 }
 
 // Store is the subscriber persistence the audience commands need.

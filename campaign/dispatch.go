@@ -334,6 +334,11 @@ func (d *dispatch) message(cl Claim) (Message, error) {
 
 func (d *dispatch) record(o Outcome) {
 	d.w.record(o)
+	d.count()
+}
+
+// count advances the progress by one settled delivery.
+func (d *dispatch) count() {
 	n := d.done.Add(1)
 	if d.progress != nil {
 		d.progress(int(n), d.total)
@@ -414,7 +419,11 @@ func (d *dispatch) deliver(cl Claim) {
 			return
 		}
 		if !marked {
-			if !d.w.markSending(cl.DeliveryID) {
+			switch d.w.markSending(cl.DeliveryID) {
+			case markStopped:
+				d.count() // the subscriber stopped since the claim: skipped in the ledger
+				return
+			case markLost:
 				if err := d.w.failed(); err != nil {
 					d.stop(err)
 				}

@@ -27,8 +27,17 @@ type ledgerWriter struct {
 type ledgerOp struct {
 	sending int64 // a delivery to mark sending, or 0
 	outcome Outcome
-	reply   chan bool
+	reply   chan markResult
 }
+
+// markResult is what became of a mark.
+type markResult int
+
+const (
+	markLost    markResult = iota // no longer pending (another owner), or the ledger failed
+	markOK                        // durably sending: send it
+	markStopped                   // the subscriber stopped meanwhile: recorded skipped
+)
 
 const maxLedgerBatch = 1024
 
@@ -38,9 +47,9 @@ func newLedgerWriter(s Store, runID int64, now func() time.Time, workers int) *l
 }
 
 // markSending durably marks the delivery sending and reports whether it was
-// still pending (false also when the ledger failed).
-func (w *ledgerWriter) markSending(id int64) bool {
-	reply := make(chan bool, 1)
+// still pending and its subscriber still subscribed.
+func (w *ledgerWriter) markSending(id int64) markResult {
+	reply := make(chan markResult, 1)
 	w.in <- ledgerOp{sending: id, reply: reply}
 	return <-reply
 }
@@ -163,24 +172,27 @@ func (w *ledgerWriter) commit(ops []ledgerOp) {
 	w.mu.Lock()
 	failed := w.err != nil
 	w.mu.Unlock()
-	var marked []int64
+	var res ApplyResult
 	if !failed {
 		var err error
 		// The ledger must be written even while the run is stopping.
-		marked, err = w.store.Apply(context.Background(), b)
+		res, err = w.store.Apply(context.Background(), b)
 		if err != nil {
 			w.mu.Lock()
 			w.err = err
 			w.mu.Unlock()
 		}
 	}
-	ok := make(map[int64]bool, len(marked))
-	for _, id := range marked {
-		ok[id] = true
+	got := make(map[int64]markResult, len(res.Marked)+len(res.Stopped))
+	for _, id := range res.Marked {
+		got[id] = markOK
+	}
+	for _, id := range res.Stopped {
+		got[id] = markStopped
 	}
 	for _, op := range ops {
 		if op.reply != nil {
-			op.reply <- ok[op.sending]
+			op.reply <- got[op.sending]
 		}
 	}
 }

@@ -253,7 +253,10 @@ type Store interface {
 	Pending(ctx context.Context, runID, afterID int64, limit int) ([]Claim, error)
 	// Apply commits a batch of ledger writes in one transaction and returns
 	// the ids it moved to sending (a row no longer pending is left alone).
-	Apply(ctx context.Context, b Batch) (marked []int64, err error)
+	// A delivery to mark whose subscriber is no longer subscribed is
+	// skipped instead, with the status as reason, and returned in Stopped:
+	// a stop is honoured up to the moment the request would leave.
+	Apply(ctx context.Context, b Batch) (ApplyResult, error)
 
 	// Receipt moves the subscriber's sent (or delivered) deliveries on
 	// channel to state (Delivered or Read): those whose message ids include
@@ -274,6 +277,12 @@ var (
 	// ErrRunFinished means the run has ended and cannot be resumed.
 	ErrRunFinished = errors.New("run has finished")
 )
+
+// ApplyResult is what Apply did with the batch's marks.
+type ApplyResult struct {
+	Marked  []int64
+	Stopped []int64
+}
 
 // RunConflict is returned by Plan with ErrRunActive or ErrDuplicateKey; it
 // carries the existing run.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/heraldcli/herald/internal/strictyaml"
 )
@@ -25,6 +26,9 @@ type Config struct {
 	Serve     ServeConfig     `yaml:"serve" mapstructure:"serve"`
 	// Timezone is the workspace's IANA time zone (default UTC).
 	Timezone string `yaml:"timezone" mapstructure:"timezone"`
+	// Automations are message templates, read from herald.yaml only (not
+	// from the environment).
+	Automations AutomationsConfig `yaml:"automations" mapstructure:"-"`
 }
 
 // TelegramConfig configures the Telegram channel.
@@ -34,6 +38,11 @@ type TelegramConfig struct {
 	Rate          float64       `yaml:"rate" mapstructure:"rate"`
 	PaidBroadcast bool          `yaml:"paid_broadcast" mapstructure:"paid_broadcast"`
 	Timeout       time.Duration `yaml:"timeout" mapstructure:"timeout"`
+	// WebhookURL switches herald serve from long polling to a webhook:
+	// the public HTTPS URL Telegram posts updates to (proxied to
+	// serve.addr's /webhooks/telegram). WebhookSecret is then required.
+	WebhookURL    string `yaml:"webhook_url" mapstructure:"webhook_url"`
+	WebhookSecret string `yaml:"webhook_secret" mapstructure:"webhook_secret"`
 }
 
 // MessengerConfig configures the Messenger channel and its webhook.
@@ -100,6 +109,10 @@ var configFlags = map[string]string{
 type Workspace struct {
 	Dir    string
 	Config Config
+	// File is herald.yaml's path as messages show it; root its YAML, for
+	// the lines of errors about automations.
+	File string
+	root *yaml.Node
 }
 
 // Path resolves p against the workspace folder.
@@ -151,7 +164,9 @@ func loadWorkspace(dirFlag string, flags *pflag.FlagSet, io *IOStreams) (*Worksp
 	}
 	rel := relPath(file)
 	// Strict first, for errors with lines; then viper for the layering.
-	if _, err := strictyaml.Decode(rel, b, &Config{}, "herald.yaml"); err != nil {
+	var strict Config
+	root, err := strictyaml.Decode(rel, b, &strict, "herald.yaml")
+	if err != nil {
 		return nil, err
 	}
 	v := viper.New()
@@ -182,7 +197,8 @@ func loadWorkspace(dirFlag string, flags *pflag.FlagSet, io *IOStreams) (*Worksp
 	if _, err := time.LoadLocation(cfg.Timezone); err != nil {
 		return nil, fmt.Errorf("%w: timezone %q is not an IANA time zone name (e.g. Europe/Rome)", errConfig, cfg.Timezone)
 	}
-	return &Workspace{Dir: dir, Config: cfg}, nil
+	cfg.Automations = strict.Automations
+	return &Workspace{Dir: dir, Config: cfg, File: rel, root: root}, nil
 }
 
 // configKeys lists the dotted keys of a config struct.
@@ -190,6 +206,9 @@ func configKeys(t reflect.Type, prefix string) []string {
 	var out []string
 	for f := range t.Fields() {
 		name := f.Tag.Get("mapstructure")
+		if name == "-" {
+			continue
+		}
 		if f.Type.Kind() == reflect.Struct {
 			out = append(out, configKeys(f.Type, prefix+name+".")...)
 			continue

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/heraldcli/herald/campaign"
+	"github.com/heraldcli/herald/internal/strictyaml"
 	"github.com/heraldcli/herald/reporting"
 	"github.com/heraldcli/herald/sources"
 )
@@ -114,6 +115,9 @@ func lintRun(ctx context.Context, cmd *cobra.Command, o *lintOptions, io *IOStre
 			res.Problems = append(res.Problems, lintEntry{File: s.File, Line: p.Line, Channel: p.Channel, Message: p.Problem.String()})
 		}
 	}
+	if len(o.names) == 0 {
+		res.Problems = append(res.Problems, a.lintAutomations()...)
+	}
 	res.OK = len(res.Problems) == 0
 	if o.output == "json" {
 		if err := reporting.WriteJSON(io.Out, res); err != nil {
@@ -164,4 +168,33 @@ func (a *app) lintItems(ctx context.Context, s *campaign.Spec, fetch bool) ([]so
 		return nil, "", fmt.Errorf("source: %w", err)
 	}
 	return res.Items, "", nil
+}
+
+// lintAutomations checks herald.yaml's automations: their settings, and
+// each message rendered for a sample subscriber on every channel.
+func (a *app) lintAutomations() []lintEntry {
+	var out []lintEntry
+	r, err := a.replies()
+	var es strictyaml.Errors
+	if errors.As(err, &es) {
+		for _, e := range es {
+			out = append(out, lintEntry{File: e.File, Line: e.Line, Message: e.Msg})
+		}
+	}
+	for _, reply := range []*campaign.Reply{r.Welcome, r.Goodbye, r.Default} {
+		if reply == nil {
+			continue
+		}
+		probs, err := reply.Lint(a.engine.Channels, time.Now())
+		var se campaign.SpecErrors
+		if errors.As(err, &se) {
+			for _, e := range se {
+				out = append(out, lintEntry{File: e.File, Line: e.Line, Message: e.Msg})
+			}
+		}
+		for _, p := range probs {
+			out = append(out, lintEntry{File: a.ws.File, Line: p.Line, Channel: p.Channel, Message: p.Problem.String()})
+		}
+	}
+	return out
 }

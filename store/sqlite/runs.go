@@ -388,8 +388,8 @@ type outcomeRow struct {
 
 // Apply implements campaign.Store. Each kind of write is one statement over
 // the whole batch, so a commit costs about the same for 1 or 1,000 rows.
-func (s *Store) Apply(ctx context.Context, b campaign.Batch) ([]int64, error) {
-	var marked []int64
+func (s *Store) Apply(ctx context.Context, b campaign.Batch) (campaign.ApplyResult, error) {
+	var res campaign.ApplyResult
 	at := ms(b.At)
 	var outcomes []byte
 	if len(b.Outcomes) > 0 {
@@ -399,18 +399,18 @@ func (s *Store) Apply(ctx context.Context, b campaign.Batch) ([]int64, error) {
 		}
 		var err error
 		if outcomes, err = json.Marshal(rows); err != nil {
-			return nil, err
+			return res, err
 		}
 	}
 	var sending []byte
 	if len(b.Sending) > 0 {
 		var err error
 		if sending, err = json.Marshal(b.Sending); err != nil {
-			return nil, err
+			return res, err
 		}
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		marked = marked[:0]
+		res = campaign.ApplyResult{}
 		if outcomes != nil {
 			if _, err := tx.StmtContext(ctx, s.recordOutcomes).ExecContext(ctx, at, string(outcomes), b.RunID); err != nil {
 				return fmt.Errorf("record outcomes: %w", err)
@@ -422,26 +422,37 @@ func (s *Store) Apply(ctx context.Context, b campaign.Batch) ([]int64, error) {
 			}
 		}
 		if sending != nil {
-			rows, err := tx.StmtContext(ctx, s.markSending).QueryContext(ctx, at, b.RunID, string(sending))
-			if err != nil {
+			var err error
+			if res.Stopped, err = returnedIDs(tx.StmtContext(ctx, s.skipStopped).QueryContext(ctx, at, b.RunID, string(sending))); err != nil {
+				return fmt.Errorf("skip stopped subscribers: %w", err)
+			}
+			if res.Marked, err = returnedIDs(tx.StmtContext(ctx, s.markSending).QueryContext(ctx, at, b.RunID, string(sending))); err != nil {
 				return fmt.Errorf("mark deliveries sending: %w", err)
 			}
-			defer rows.Close()
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					return err
-				}
-				marked = append(marked, id)
-			}
-			return rows.Err()
 		}
 		return nil
 	})
 	if err != nil {
+		return campaign.ApplyResult{}, err
+	}
+	return res, nil
+}
+
+// returnedIDs reads the ids a RETURNING statement returned.
+func returnedIDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
 		return nil, err
 	}
-	return marked, nil
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 func applySubscriberEffects(ctx context.Context, tx *sql.Tx, o campaign.Outcome, at int64) error {

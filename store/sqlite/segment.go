@@ -53,6 +53,18 @@ func segmentWhere(channels []string, statuses []audience.Status, seg audience.Se
 	return strings.Join(conds, " AND "), args
 }
 
+// filterWhere is segmentWhere for an audience.Filter, with its addresses.
+func filterWhere(f audience.Filter) (string, []any) {
+	where, args := segmentWhere(f.Channels, f.Statuses, f.Segment)
+	if len(f.Addresses) == 0 {
+		return where, args
+	}
+	for _, a := range f.Addresses {
+		args = append(args, a)
+	}
+	return where + " AND s.address IN (" + placeholders(len(f.Addresses)) + ")", args
+}
+
 func placeholders(n int) string {
 	if n == 0 {
 		return "NULL"

@@ -30,12 +30,15 @@ type Store struct {
 	r    *sql.DB // readers
 
 	// The ledger's hot statements, prepared once on the writer.
-	markSending, recordOutcomes *sql.Stmt
+	markSending, skipStopped, recordOutcomes *sql.Stmt
+	// tombstoneKey keys the hash a forgotten address becomes.
+	tombstoneKey []byte
 }
 
 var (
-	_ campaign.Store = (*Store)(nil)
-	_ audience.Store = (*Store)(nil)
+	_ campaign.Store          = (*Store)(nil)
+	_ audience.Store          = (*Store)(nil)
+	_ audience.LifecycleStore = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the database at path and brings its schema
@@ -67,8 +70,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if s.markSending, err = w.PrepareContext(ctx, q("MarkSending")); err == nil {
-		s.recordOutcomes, err = w.PrepareContext(ctx, q("RecordOutcomes"))
+	if err := w.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'tombstone_key'").Scan(&s.tombstoneKey); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: read tombstone key: %w", path, err)
+	}
+	for _, p := range []struct {
+		st   **sql.Stmt
+		name string
+	}{{&s.markSending, "MarkSending"}, {&s.skipStopped, "SkipStopped"}, {&s.recordOutcomes, "RecordOutcomes"}} {
+		if *p.st, err = w.PrepareContext(ctx, q(p.name)); err != nil {
+			break
+		}
 	}
 	if err != nil {
 		s.Close()
@@ -79,7 +91,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	for _, st := range []*sql.Stmt{s.markSending, s.recordOutcomes} {
+	for _, st := range []*sql.Stmt{s.markSending, s.skipStopped, s.recordOutcomes} {
 		if st != nil {
 			st.Close()
 		}
@@ -193,11 +205,21 @@ func (s *Store) Upsert(ctx context.Context, subs []audience.Subscriber, now time
 			)
 			err := sel.QueryRowContext(ctx, sub.Channel, sub.Address).Scan(&id, &name, &locale, &tz, &tags, &status, &cat, &cs, &cr, &cp)
 			if errors.Is(err, sql.ErrNoRows) {
+				// Someone who asked to be forgotten comes back only with
+				// consent given after that.
+				gone, err := s.forgottenSince(ctx, tx, sub.Channel, sub.Address)
+				if err != nil {
+					return fmt.Errorf("look up subscriber %s:%s: %w", sub.Channel, sub.Address, err)
+				}
+				if !gone.IsZero() && !sub.Consent.At.After(gone) {
+					st.Forgotten++
+					continue
+				}
 				status := sub.Status
 				if status == "" {
 					status = audience.Subscribed
 				}
-				_, err := ins.ExecContext(ctx, sub.Channel, sub.Address, sub.Name, sub.Locale, sub.Timezone,
+				_, err = ins.ExecContext(ctx, sub.Channel, sub.Address, sub.Name, sub.Locale, sub.Timezone,
 					tagsJSON(normTags(sub.Tags)), string(status), ms(sub.Consent.At), sub.Consent.Source,
 					sub.Consent.Ref, sub.Consent.Proof, ms(now), ms(now))
 				if err != nil {
@@ -274,7 +296,7 @@ func scanSubscriber(sc interface{ Scan(...any) error }) (audience.Subscriber, er
 
 // Subscribers implements audience.Store.
 func (s *Store) Subscribers(ctx context.Context, f audience.Filter, fn func(audience.Subscriber) error) error {
-	where, args := segmentWhere(f.Channels, f.Statuses, f.Segment)
+	where, args := filterWhere(f)
 	rows, err := s.r.QueryContext(ctx, "SELECT "+subscriberCols+" FROM subscribers s WHERE "+where+" ORDER BY s.id", args...)
 	if err != nil {
 		return fmt.Errorf("list subscribers: %w", err)

@@ -21,6 +21,7 @@ import (
 type Store interface {
 	campaign.Store
 	audience.Store
+	audience.LifecycleStore
 }
 
 // Opener returns a fresh, empty store for one test.
@@ -45,6 +46,12 @@ func Exercise(t *testing.T, open Opener) {
 	t.Run("RequeueUnknown", func(t *testing.T) { t.Parallel(); testRequeue(t, open(t)) })
 	t.Run("MessengerRoutes", func(t *testing.T) { t.Parallel(); testMessengerRoutes(t, open(t)) })
 	t.Run("WindowAndReceipts", func(t *testing.T) { t.Parallel(); testWindowAndReceipts(t, open(t)) })
+	t.Run("Lifecycle", func(t *testing.T) { t.Parallel(); testLifecycle(t, open(t)) })
+	t.Run("Manage", func(t *testing.T) { t.Parallel(); testManage(t, open(t)) })
+	t.Run("Forget", func(t *testing.T) { t.Parallel(); testForget(t, open(t)) })
+	t.Run("Links", func(t *testing.T) { t.Parallel(); testLinks(t, open(t)) })
+	t.Run("AudienceEvents", func(t *testing.T) { t.Parallel(); testAudienceEvents(t, open(t)) })
+	t.Run("StopMidRun", func(t *testing.T) { t.Parallel(); testStopMidRun(t, open(t)) })
 }
 
 // must(f())(t) fails the test when f returned an error.
@@ -284,7 +291,7 @@ func testLease(t *testing.T, s Store) {
 		t.Fatalf("recovered %d on a fresh run", n)
 	}
 	claims := must(s.Pending(ctx, run.ID, 0, 10))(t)
-	marked := must(s.Apply(ctx, campaign.Batch{RunID: run.ID, At: t0, Sending: []int64{claims[0].DeliveryID, claims[1].DeliveryID}}))(t)
+	marked := must(s.Apply(ctx, campaign.Batch{RunID: run.ID, At: t0, Sending: []int64{claims[0].DeliveryID, claims[1].DeliveryID}}))(t).Marked
 	if len(marked) != 2 {
 		t.Fatalf("marked %v", marked)
 	}
@@ -345,12 +352,12 @@ func testLedger(t *testing.T, s Store) {
 	for _, c := range append(page1, page2...) {
 		ids = append(ids, c.DeliveryID)
 	}
-	marked := must(s.Apply(ctx, campaign.Batch{RunID: run.ID, At: t0, Sending: ids}))(t)
+	marked := must(s.Apply(ctx, campaign.Batch{RunID: run.ID, At: t0, Sending: ids}))(t).Marked
 	if len(marked) != 5 {
 		t.Fatalf("marked %d", len(marked))
 	}
 	// A second mark of the same rows moves nothing: no row is sent twice.
-	if again := must(s.Apply(ctx, campaign.Batch{RunID: run.ID, At: t0, Sending: ids}))(t); len(again) != 0 {
+	if again := must(s.Apply(ctx, campaign.Batch{RunID: run.ID, At: t0, Sending: ids}))(t).Marked; len(again) != 0 {
 		t.Fatalf("marked again: %v", again)
 	}
 	at := t0.Add(time.Second)

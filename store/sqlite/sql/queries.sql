@@ -103,6 +103,15 @@ UPDATE deliveries SET state = 'sending', attempts = attempts + 1, started_at = ?
 WHERE +run_id = ? AND +state = 'pending' AND id IN (SELECT value FROM json_each(?))
 RETURNING id;
 
+-- name: SkipStopped
+-- Before a batch is marked: a delivery whose subscriber unsubscribed, blocked
+-- the bot or was forgotten since it was read is skipped, never sent.
+UPDATE deliveries SET state = 'skipped',
+    reason = (SELECT status FROM subscribers WHERE id = deliveries.subscriber_id), finished_at = ?
+WHERE +run_id = ? AND +state = 'pending' AND id IN (SELECT value FROM json_each(?))
+  AND (SELECT status FROM subscribers WHERE id = deliveries.subscriber_id) <> 'subscribed'
+RETURNING id;
+
 -- name: RecordOutcomes
 -- Records a batch of outcomes, a JSON array of objects, in one statement.
 -- A marked outcome replaces sending (or unknown, if a takeover recovered
