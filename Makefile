@@ -44,6 +44,9 @@ fuzz: ## run each fuzz test for FUZZTIME
 	$(GO) test -run '^$$' -fuzz FuzzParseSpec -fuzztime $(FUZZTIME) ./campaign/
 	$(GO) test -run '^$$' -fuzz FuzzScanSent -fuzztime $(FUZZTIME) ./channels/telegram/
 	$(GO) test -run '^$$' -fuzz FuzzParseTelegramHTML -fuzztime $(FUZZTIME) ./channels/sandbox/
+	$(GO) test -run '^$$' -fuzz FuzzParseUpdate -fuzztime $(FUZZTIME) ./channels/telegram/
+	$(GO) test -run '^$$' -fuzz FuzzParseEvents -fuzztime $(FUZZTIME) ./channels/messenger/
+	$(GO) test -run '^$$' -fuzz FuzzValidSignature -fuzztime $(FUZZTIME) ./channels/messenger/
 
 .PHONY: tidy
 tidy: ## go mod tidy and gofmt

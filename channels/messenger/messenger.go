@@ -3,8 +3,9 @@
 // templates, quick replies), sends them by the route the planner chose
 // (standard window, message tag, recurring notification, Marketing
 // Messages), classifies every error Meta documents so the dispatcher knows
-// whether to retry, pause, skip, update the audience or abort, and receives
-// Meta's webhook (webhook.go).
+// whether to retry, pause, skip, update the audience or abort, receives
+// Meta's webhook (webhook.go), and sets the Page's greeting and Get Started
+// button (profile.go).
 package messenger
 
 import (

@@ -12,10 +12,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/heraldcli/herald/channels/internal/inbox"
 )
 
 // EventKind is what an inbound Messenger event is.
@@ -43,6 +43,11 @@ type Event struct {
 	PageID string    // entry[].id (or recipient.id)
 	PSID   string    // sender.id: the person
 	At     time.Time // messaging[].timestamp (ms); entry time if missing
+
+	// MID is the id of the person's message (message.mid, or postback.mid when Meta sends
+	// one): Meta redelivers an event it was not answered 200 for, and the same MID says it
+	// is one already seen. Not to be confused with MIDs, the receipts' list.
+	MID string
 
 	Text    string // message.text
 	Payload string // postback.payload, message.quick_reply.payload, optin.payload
@@ -97,6 +102,7 @@ type (
 		Read      *whReceipt  `json:"read"`
 	}
 	whMessage struct {
+		MID        string `json:"mid"`
 		IsEcho     bool   `json:"is_echo"`
 		Text       string `json:"text"`
 		QuickReply *struct {
@@ -105,6 +111,7 @@ type (
 		Referral *whReferral `json:"referral"`
 	}
 	whPostback struct {
+		MID      string      `json:"mid"`
 		Payload  string      `json:"payload"`
 		Referral *whReferral `json:"referral"`
 	}
@@ -196,7 +203,7 @@ func webhookEvent(e whEntry, raw json.RawMessage) (Event, bool) {
 		if it.Message.IsEcho {
 			return Event{}, false
 		}
-		ev.Kind, ev.Text = EventMessage, it.Message.Text
+		ev.Kind, ev.MID, ev.Text = EventMessage, it.Message.MID, it.Message.Text
 		if it.Message.QuickReply != nil {
 			ev.Payload = it.Message.QuickReply.Payload
 		}
@@ -204,7 +211,7 @@ func webhookEvent(e whEntry, raw json.RawMessage) (Event, bool) {
 			referral = it.Message.Referral
 		}
 	case it.Postback != nil:
-		ev.Kind, ev.Payload = EventPostback, it.Postback.Payload
+		ev.Kind, ev.MID, ev.Payload = EventPostback, it.Postback.MID, it.Postback.Payload
 		if it.Postback.Referral != nil {
 			referral = it.Postback.Referral
 		}
@@ -330,15 +337,9 @@ const (
 // and for each POST checks the signature over the raw body, parses it, queues its events and
 // answers 200 at once; one goroutine hands the queued events to Handle.
 type Webhook struct {
-	cfg    WebhookConfig
-	log    *slog.Logger
-	ctx    context.Context // Handle's; cancelled when Close gives up
-	cancel context.CancelFunc
-
-	mu     sync.RWMutex // held for writing to close queue, for reading to send on it
-	closed bool
-	queue  chan []Event
-	done   chan struct{} // closed when the worker has returned
+	cfg   WebhookConfig
+	log   *slog.Logger
+	inbox *inbox.Inbox[[]Event]
 }
 
 // NewWebhook returns a Webhook and starts its worker; Close stops it. It panics when
@@ -353,17 +354,18 @@ func NewWebhook(cfg WebhookConfig) *Webhook {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = webhookDefaultMaxBody
 	}
-	w := &Webhook{
-		cfg:   cfg,
-		log:   cfg.Log,
-		queue: make(chan []Event, cfg.Queue),
-		done:  make(chan struct{}),
-	}
+	w := &Webhook{cfg: cfg, log: cfg.Log}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
-	w.ctx, w.cancel = context.WithCancel(context.Background())
-	go w.webhookWork()
+	w.inbox = inbox.New(inbox.Config[[]Event]{
+		Name:     "messenger webhook",
+		Items:    "bodies",
+		Size:     cfg.Queue,
+		Handle:   cfg.Handle,
+		Describe: func(events []Event) []any { return []any{"events", len(events)} },
+		Log:      w.log,
+	})
 	return w
 }
 
@@ -435,10 +437,10 @@ func (w *Webhook) webhookReceive(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch w.webhookEnqueue(events) {
-	case webhookClosed:
+	case inbox.Closed:
 		http.Error(rw, "shutting down", http.StatusServiceUnavailable)
 		return
-	case webhookFull:
+	case inbox.Full:
 		w.log.Warn("messenger webhook: queue full, Meta will redeliver", "events", len(events), "queue", w.cfg.Queue)
 		http.Error(rw, "busy", http.StatusServiceUnavailable)
 		return
@@ -467,57 +469,16 @@ func (w *Webhook) webhookSignatureProblem(body []byte, header string) string {
 	return ""
 }
 
-type webhookEnqueueResult int
-
-const (
-	webhookQueued webhookEnqueueResult = iota
-	webhookFull
-	webhookClosed
-)
-
 // webhookEnqueue queues a body's events without waiting; a body without events herald uses
 // takes no room.
-func (w *Webhook) webhookEnqueue(events []Event) webhookEnqueueResult {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.closed {
-		return webhookClosed
-	}
+func (w *Webhook) webhookEnqueue(events []Event) inbox.Result {
 	if len(events) == 0 {
-		return webhookQueued
-	}
-	select {
-	case w.queue <- events:
-		return webhookQueued
-	default:
-		return webhookFull
-	}
-}
-
-// webhookWork hands the queued batches to Handle until the queue is closed and empty. Once
-// Close has given up, what is left is dropped.
-func (w *Webhook) webhookWork() {
-	defer close(w.done)
-	dropped := 0
-	for events := range w.queue {
-		if w.ctx.Err() != nil {
-			dropped++
-			continue
+		if w.inbox.Closed() {
+			return inbox.Closed
 		}
-		w.webhookHandle(events)
+		return inbox.Queued
 	}
-	if dropped > 0 {
-		w.log.Error("messenger webhook: closed before every body was handled", "dropped_bodies", dropped)
-	}
-}
-
-func (w *Webhook) webhookHandle(events []Event) {
-	defer func() {
-		if p := recover(); p != nil {
-			w.log.Error("messenger webhook: Handle panicked", "panic", fmt.Sprint(p), "events", len(events), "stack", string(debug.Stack()))
-		}
-	}()
-	w.cfg.Handle(w.ctx, events)
+	return w.inbox.Enqueue(events)
 }
 
 // Close stops accepting events (POSTs are then answered 503), waits until every queued body
@@ -525,24 +486,7 @@ func (w *Webhook) webhookHandle(events []Event) {
 // ctx of the Handle under way ends and the bodies still queued are dropped (and logged).
 // Close may be called more than once.
 func (w *Webhook) Close(ctx context.Context) error {
-	w.mu.Lock()
-	if !w.closed {
-		w.closed = true
-		close(w.queue)
-	}
-	w.mu.Unlock()
-	defer w.cancel()
-	select {
-	case <-w.done:
-		return nil
-	case <-ctx.Done():
-		select {
-		case <-w.done: // both ready: the work is done all the same
-			return nil
-		default:
-			return fmt.Errorf("messenger webhook: close: %w", ctx.Err())
-		}
-	}
+	return w.inbox.Close(ctx)
 }
 
 // webhookCut bounds a value from the request shown in an error or the log.

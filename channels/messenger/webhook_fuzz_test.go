@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzParseEvents: whatever the body, ParseEvents does not panic, and every event it returns
-// is one herald knows, from a person.
+// is one herald knows, from a person, with a message id only on messages and postbacks.
 func FuzzParseEvents(f *testing.F) {
 	for _, tc := range whParseCases {
 		f.Add([]byte(tc.body))
@@ -49,6 +49,9 @@ func FuzzParseEvents(f *testing.F) {
 			}
 			if len(ev.MIDs) > webhookMaxMIDs || (len(ev.MIDs) > 0 && ev.Kind != EventDelivery) {
 				t.Fatalf("event %d: a %s with %d mids", i, ev.Kind, len(ev.MIDs))
+			}
+			if ev.MID != "" && ev.Kind != EventMessage && ev.Kind != EventPostback {
+				t.Fatalf("event %d: a %s with a message id", i, ev.Kind)
 			}
 			if ev.Kind != EventOptIn && (ev.Token != "" || ev.Status != "") {
 				t.Fatalf("event %d: a %s with an opt-in token or status", i, ev.Kind)

@@ -66,22 +66,24 @@ var whParseCases = []struct {
 	{
 		name: "message with text",
 		body: whBodyOf(whItemOf(`"message":{"mid":"m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P","text":"caf\u00e9 \ud83d\ude00 https:\/\/example.com"}`)),
-		want: []Event{whWith(whEv(EventMessage), func(e *Event) { e.Text = "café 😀 https://example.com" })},
+		want: []Event{whWith(whEv(EventMessage), func(e *Event) {
+			e.MID, e.Text = "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P", "café 😀 https://example.com"
+		})},
 	},
 	{
 		name: "message with quick reply",
 		body: whBodyOf(whItemOf(`"message":{"mid":"m_1","text":"Yes please","quick_reply":{"payload":"SUBSCRIBE_DAILY"}}`)),
-		want: []Event{whWith(whEv(EventMessage), func(e *Event) { e.Text, e.Payload = "Yes please", "SUBSCRIBE_DAILY" })},
+		want: []Event{whWith(whEv(EventMessage), func(e *Event) { e.MID, e.Text, e.Payload = "m_1", "Yes please", "SUBSCRIBE_DAILY" })},
 	},
 	{
 		name: "message with an attachment and no text",
 		body: whBodyOf(whItemOf(`"message":{"mid":"m_2","attachments":[{"type":"image","payload":{"url":"https:\/\/scontent.xx.fbcdn.net\/v\/t1.jpg"}}]}`)),
-		want: []Event{whEv(EventMessage)},
+		want: []Event{whWith(whEv(EventMessage), func(e *Event) { e.MID = "m_2" })},
 	},
 	{
 		name: "message sent from an ad",
 		body: whBodyOf(whItemOf(`"message":{"mid":"m_3","text":"Is it in stock?","referral":{"ref":"spring","ad_id":"120200000000000001","source":"ADS","type":"OPEN_THREAD","ads_context_data":{"ad_title":"Spring sale","photo_url":"https:\/\/example.com\/a.jpg","post_id":"1_2"}}}`)),
-		want: []Event{whWith(whEv(EventMessage), func(e *Event) { e.Text, e.Ref, e.Ad = "Is it in stock?", "spring", true })},
+		want: []Event{whWith(whEv(EventMessage), func(e *Event) { e.MID, e.Text, e.Ref, e.Ad = "m_3", "Is it in stock?", "spring", true })},
 	},
 	{
 		name: "message echo skipped",
@@ -90,12 +92,12 @@ var whParseCases = []struct {
 	{
 		name: "postback Get Started from an ad",
 		body: whBodyOf(whItemOf(`"postback":{"mid":"m_5","title":"Get Started","payload":"GET_STARTED","referral":{"ref":"spring_sale","ad_id":"120200000000000001","source":"ADS","type":"OPEN_THREAD"}}`)),
-		want: []Event{whWith(whEv(EventPostback), func(e *Event) { e.Payload, e.Ref, e.Ad = "GET_STARTED", "spring_sale", true })},
+		want: []Event{whWith(whEv(EventPostback), func(e *Event) { e.MID, e.Payload, e.Ref, e.Ad = "m_5", "GET_STARTED", "spring_sale", true })},
 	},
 	{
 		name: "postback without referral",
 		body: whBodyOf(whItemOf(`"postback":{"mid":"m_6","title":"Unsubscribe","payload":"UNSUBSCRIBE"}`)),
-		want: []Event{whWith(whEv(EventPostback), func(e *Event) { e.Payload = "UNSUBSCRIBE" })},
+		want: []Event{whWith(whEv(EventPostback), func(e *Event) { e.MID, e.Payload = "m_6", "UNSUBSCRIBE" })},
 	},
 	{
 		name: "referral from an m.me link",
@@ -184,7 +186,7 @@ var whParseCases = []struct {
 	{
 		name: "timestamp missing: entry time",
 		body: whBodyOf(`{"sender":{"id":"` + whTestPSID + `"},"recipient":{"id":"` + whTestPage + `"},"message":{"mid":"m_10","text":"hi"}}`),
-		want: []Event{whWith(whEv(EventMessage), func(e *Event) { e.At, e.Text = whMs(1767225600900), "hi" })},
+		want: []Event{whWith(whEv(EventMessage), func(e *Event) { e.At, e.MID, e.Text = whMs(1767225600900), "m_10", "hi" })},
 	},
 	{
 		name: "entry id missing: recipient id",
@@ -200,7 +202,7 @@ var whParseCases = []struct {
 			`"not an object"`,
 			whItemOf(`"message":{"mid":"m_11","text":"kept"}`),
 		),
-		want: []Event{whWith(whEv(EventMessage), func(e *Event) { e.Text = "kept" })},
+		want: []Event{whWith(whEv(EventMessage), func(e *Event) { e.MID, e.Text = "m_11", "kept" })},
 	},
 	{
 		name: "several items in several entries keep their order",
@@ -212,9 +214,9 @@ var whParseCases = []struct {
 			`{"sender":{"id":"` + whTestPSID + `"},"recipient":{"id":"220000000000002"},"timestamp":1767225600300,"message":{"mid":"m_13","text":"three"}},` +
 			`{"sender":{"id":"` + whTestPSID + `"},"recipient":{"id":"220000000000002"},"timestamp":1767225600400,"read":{"watermark":1767225600350}}` + `]}]}`,
 		want: []Event{
-			whWith(whEv(EventMessage), func(e *Event) { e.Text = "one" }),
+			whWith(whEv(EventMessage), func(e *Event) { e.MID, e.Text = "m_12", "one" }),
 			{Kind: EventPostback, PageID: whTestPage, PSID: whTestPSID2, At: whMs(1767225600200), Payload: "two"},
-			{Kind: EventMessage, PageID: "220000000000002", PSID: whTestPSID, At: whMs(1767225600300), Text: "three"},
+			{Kind: EventMessage, PageID: "220000000000002", PSID: whTestPSID, At: whMs(1767225600300), MID: "m_13", Text: "three"},
 			{Kind: EventRead, PageID: "220000000000002", PSID: whTestPSID, At: whMs(1767225600400), Watermark: whMs(1767225600350)},
 		},
 	},

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heraldcli/herald/campaign"
 	"github.com/heraldcli/herald/channels/sandbox"
@@ -224,6 +226,100 @@ func TestSpecCheckerHasTeeth(t *testing.T) {
 		json.Unmarshal([]byte(body), &obj)
 		if errs := spec.check("sendMessage", spec.Methods["sendMessage"], obj); len(errs) == 0 {
 			t.Errorf("%s: %s passed the spec check", name, body)
+		}
+	}
+}
+
+// TestReceivingRequestsConformToTheBotAPISpec checks every request herald makes to receive
+// updates (the sandbox does not answer these: a fake records them) against the published
+// spec, and the update types herald asks for against the Update object's fields.
+func TestReceivingRequestsConformToTheBotAPISpec(t *testing.T) {
+	t.Parallel()
+	spec := loadSpec(t)
+	fake := newFakeBotAPI(t)
+	fake.answer("getMe", 200, `{"ok":true,"result":{"id":7012345678,"is_bot":true,"first_name":"Herald Demo","username":"HeraldDemoBot"}}`)
+	fake.answer("getUpdates", 200, `{"ok":true,"result":[]}`)
+	fake.answer("getWebhookInfo", 200, webhookInfoSet)
+	ch := newChannel(t, fake.url)
+	ctx := context.Background()
+	const hook, secret = "https://herald.example.com/webhooks/telegram", "Zq3-hook_secret"
+	errs := []error{
+		ch.SetWebhook(ctx, hook, secret, telegram.AllowedUpdates(), true),
+		ch.SetWebhook(ctx, hook, secret, nil, false),
+		ch.SetWebhook(ctx, hook, secret, []string{}, false),
+		ch.DeleteWebhook(ctx, false),
+		ch.DeleteWebhook(ctx, true),
+	}
+	for _, poll := range []struct {
+		offset  int64
+		timeout time.Duration
+		allowed []string
+	}{{0, 0, nil}, {815640100, 30 * time.Second, telegram.AllowedUpdates()}, {-1, time.Hour, []string{}}} {
+		_, err := ch.GetUpdates(ctx, poll.offset, poll.timeout, poll.allowed)
+		errs = append(errs, err)
+	}
+	_, err := ch.GetWebhookInfo(ctx)
+	errs = append(errs, err)
+	_, err = ch.GetMe(ctx)
+	errs = append(errs, err)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+
+	methods := map[string]bool{}
+	for _, c := range fake.taken() {
+		methods[c.Method] = true
+		entry, ok := spec.Methods[c.Method]
+		if !ok {
+			t.Fatalf("method %s is not in the spec", c.Method)
+		}
+		var body map[string]any
+		if err := json.Unmarshal([]byte(c.Body), &body); err != nil {
+			t.Fatalf("%s: body %s is not a JSON object: %v", c.Method, c.Body, err)
+		}
+		for _, e := range spec.check(c.Method, entry, body) {
+			t.Errorf("%s: %s", c.Body, e)
+		}
+	}
+	got := slices.Sorted(maps.Keys(methods))
+	want := []string{"deleteWebhook", "getMe", "getUpdates", "getWebhookInfo", "setWebhook"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the contract covered %v, want every method herald receives with: %v", got, want)
+	}
+
+	updateFields := map[string]bool{}
+	for _, f := range spec.Types["Update"].Fields {
+		updateFields[f.Name] = true
+	}
+	for _, name := range telegram.AllowedUpdates() {
+		if name == "update_id" || !updateFields[name] {
+			t.Errorf("AllowedUpdates names %q, which is not an update type of Bot API %s", name, spec.Version)
+		}
+	}
+}
+
+// TestUpdateFixturesConformToTheBotAPISpec holds the updates herald's tests feed it, and the
+// answers they fake, to the spec's objects: what herald is tested against is what Telegram
+// sends.
+func TestUpdateFixturesConformToTheBotAPISpec(t *testing.T) {
+	t.Parallel()
+	spec := loadSpec(t)
+	objects := map[string]struct{ typ, raw string }{
+		"webhook info, set":   {"WebhookInfo", webhookInfoSet},
+		"webhook info, unset": {"WebhookInfo", webhookInfoUnset},
+	}
+	for name, raw := range updateFixtures(t) {
+		objects["testdata/updates/"+name+".json"] = struct{ typ, raw string }{"Update", `{"result":` + string(raw) + `}`}
+	}
+	for name, o := range objects {
+		var answer struct{ Result map[string]any }
+		if err := json.Unmarshal([]byte(o.raw), &answer); err != nil || answer.Result == nil {
+			t.Fatalf("%s: not an object: %v", name, err)
+		}
+		for _, e := range spec.checkObject("result", o.typ, answer.Result) {
+			t.Errorf("%s: %s", name, e)
 		}
 	}
 }

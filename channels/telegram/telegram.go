@@ -1,7 +1,9 @@
 // Package telegram is herald's Telegram channel: it renders messages to Bot
 // API calls (parse_mode HTML), sends them with a small JSON client, and
 // classifies every error the Bot API documents so the dispatcher knows
-// whether to retry, pause, update the audience or abort.
+// whether to retry, pause, update the audience or abort. It also receives
+// the bot's updates, by long polling or by webhook (receive.go, webhook.go),
+// and reads them as herald's Update (updates.go).
 package telegram
 
 import (
@@ -129,17 +131,22 @@ func (c *Channel) Redact(s string) string {
 	return strings.ReplaceAll(s, c.cfg.Token, "<redacted>")
 }
 
-// apiResponse is the Bot API's envelope.
-type apiResponse struct {
-	OK          bool      `json:"ok"`
-	Result      apiResult `json:"result"`
-	ErrorCode   int       `json:"error_code"`
-	Description string    `json:"description"`
-	Parameters  *struct {
-		RetryAfter      int   `json:"retry_after"`
-		MigrateToChatID int64 `json:"migrate_to_chat_id"`
-	} `json:"parameters"`
+// envelope is the Bot API's answer: {"ok":true,"result":…} or an error.
+type envelope[R any] struct {
+	OK          bool                `json:"ok"`
+	Result      R                   `json:"result"`
+	ErrorCode   int                 `json:"error_code"`
+	Description string              `json:"description"`
+	Parameters  *responseParameters `json:"parameters"`
 }
+
+type responseParameters struct {
+	RetryAfter      int   `json:"retry_after"`
+	MigrateToChatID int64 `json:"migrate_to_chat_id"`
+}
+
+// apiResponse is the answer to a send: its result is read for message ids.
+type apiResponse = envelope[apiResult]
 
 // Do implements campaign.Channel: it posts the call and classifies the answer.
 func (c *Channel) Do(ctx context.Context, call campaign.Call) ([]string, error) {
@@ -150,46 +157,66 @@ func (c *Channel) Do(ctx context.Context, call campaign.Call) ([]string, error) 
 	return res.Result.ids, nil
 }
 
-// resultOf returns the raw result of a successful answer (rare: getMe).
-func resultOf(raw []byte) []byte {
-	var r struct {
-		Result json.RawMessage `json:"result"`
-	}
-	json.Unmarshal(raw, &r)
-	return r.Result
-}
-
-// apiResult decodes a result in one pass: the message ids of a Message or
-// of an array of them (sendMediaGroup), and the raw bytes for other methods.
+// apiResult decodes a send's result in one pass: the message ids of a Message
+// or of an array of them (sendMediaGroup).
 type apiResult struct {
-	raw []byte
 	ids []string
 }
 
 func (r *apiResult) UnmarshalJSON(b []byte) error {
-	r.raw = b
 	r.ids = messageIDs(b)
 	return nil
 }
 
-// post sends one Bot API request and decodes a successful envelope into res.
-// Its errors are *campaign.SendError.
+// post sends one message-sending Bot API request and decodes the answer into
+// res. Its errors are *campaign.SendError.
 func (c *Channel) post(ctx context.Context, method string, body []byte, res *apiResponse) error {
-	status, raw, err := transport.Do(ctx, c.http, transport.Request{
-		URL: c.base + method, Header: jsonHeader, Body: body, Redact: c.Redact,
-	})
+	status, raw, err := c.roundTrip(ctx, method, body, 0)
 	if err != nil {
 		return err
 	}
 	if status == http.StatusOK {
 		if ids, ok := scanSent(raw); ok {
 			res.OK, res.Result.ids = true, ids
-			if method == "getMe" {
-				res.Result.raw = resultOf(raw)
-			}
 			return nil
 		}
 	}
+	return decodeAnswer(status, raw, res)
+}
+
+// query calls a method whose result herald reads whole (getMe, getUpdates,
+// getWebhookInfo, …), its parameters encoded as JSON, and returns the raw
+// result. maxAnswer bounds the answer read (transport.MaxResponseBytes when
+// 0). Its errors are *campaign.SendError.
+func (c *Channel) query(ctx context.Context, method string, params any, maxAnswer int64) (json.RawMessage, error) {
+	body, err := json.Marshal(params)
+	if err != nil {
+		return nil, &campaign.SendError{Kind: campaign.Fatal, Reason: "bad_request", Message: method + ": " + err.Error()}
+	}
+	status, raw, err := c.roundTrip(ctx, method, body, maxAnswer)
+	if err != nil {
+		return nil, err
+	}
+	if maxAnswer > 0 && int64(len(raw)) >= maxAnswer {
+		return nil, &campaign.SendError{Kind: campaign.Ambiguous, Code: status, Reason: "answer_too_large",
+			Message: fmt.Sprintf("Telegram's answer to %s is larger than the %d bytes herald reads", method, maxAnswer)}
+	}
+	var res envelope[json.RawMessage]
+	if err := decodeAnswer(status, raw, &res); err != nil {
+		return nil, err
+	}
+	return res.Result, nil
+}
+
+func (c *Channel) roundTrip(ctx context.Context, method string, body []byte, maxAnswer int64) (int, []byte, error) {
+	return transport.Do(ctx, c.http, transport.Request{
+		URL: c.base + method, Header: jsonHeader, Body: body, Redact: c.Redact, MaxAnswer: maxAnswer,
+	})
+}
+
+// decodeAnswer decodes a Bot API answer into res and returns the classified
+// error of an unsuccessful or unreadable one.
+func decodeAnswer[R any](status int, raw []byte, res *envelope[R]) error {
 	if err := json.Unmarshal(raw, res); err != nil {
 		if status >= 500 {
 			return &campaign.SendError{Kind: campaign.Retryable, Code: status, Reason: "server_error", Message: http.StatusText(status)}
@@ -206,26 +233,29 @@ func (c *Channel) post(ctx context.Context, method string, body []byte, res *api
 	if code == 0 {
 		code = status
 	}
-	return classify(code, res.Description, res)
+	return classify(code, res.Description, res.Parameters)
 }
 
 var jsonHeader = http.Header{"Content-Type": {"application/json"}}
 
 // classify maps a Bot API error to what herald does about it (PLATFORMS.md).
-func classify(code int, desc string, res *apiResponse) *campaign.SendError {
+func classify(code int, desc string, params *responseParameters) *campaign.SendError {
+	if code == http.StatusConflict {
+		return conflictError(desc)
+	}
 	e := &campaign.SendError{Code: code, Message: desc}
 	lower := strings.ToLower(desc)
 	switch {
 	case code == http.StatusTooManyRequests:
 		e.Kind, e.Reason = campaign.RateLimited, "rate_limited"
 		secs := 1
-		if res != nil && res.Parameters != nil && res.Parameters.RetryAfter > 0 {
-			secs = res.Parameters.RetryAfter
+		if params != nil && params.RetryAfter > 0 {
+			secs = params.RetryAfter
 		}
 		e.RetryAfter = time.Duration(secs) * time.Second
-	case res != nil && res.Parameters != nil && res.Parameters.MigrateToChatID != 0:
+	case params != nil && params.MigrateToChatID != 0:
 		e.Kind, e.Reason = campaign.Migrated, "chat_migrated"
-		e.NewAddress = strconv.FormatInt(res.Parameters.MigrateToChatID, 10)
+		e.NewAddress = strconv.FormatInt(params.MigrateToChatID, 10)
 	case code == http.StatusUnauthorized:
 		e.Kind, e.Reason = campaign.Fatal, "unauthorized"
 		e.Message = "Telegram rejected the bot token (401 Unauthorized): check telegram.token or HERALD_TELEGRAM_TOKEN"
@@ -286,14 +316,15 @@ type User struct {
 	Username  string `json:"username"`
 }
 
-// GetMe checks the token and returns the bot's account.
+// GetMe checks the token and returns the bot's account. Its errors are
+// *campaign.SendError (Fatal for a bad token), or say the answer is unreadable.
 func (c *Channel) GetMe(ctx context.Context) (User, error) {
-	var res apiResponse
 	var u User
-	if err := c.post(ctx, "getMe", []byte("{}"), &res); err != nil {
+	raw, err := c.query(ctx, "getMe", struct{}{}, 0)
+	if err != nil {
 		return u, err
 	}
-	if err := json.Unmarshal(res.Result.raw, &u); err != nil {
+	if err := json.Unmarshal(raw, &u); err != nil {
 		return u, fmt.Errorf("getMe: unreadable answer: %w", err)
 	}
 	return u, nil

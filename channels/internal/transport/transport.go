@@ -45,12 +45,16 @@ type Request struct {
 	// Redact removes secrets from error text (the URL of a transport error
 	// can carry a token).
 	Redact func(string) string
+	// MaxAnswer bounds how much of the answer is read; MaxResponseBytes when
+	// 0 or less. Only calls whose answers are large by design (a batch of
+	// updates) need more.
+	MaxAnswer int64
 }
 
-// Do sends r and returns the answer's status and body (at most
-// MaxResponseBytes). Its error is a *campaign.SendError: Retryable when
-// nothing of the request was written, Ambiguous when it was and the answer
-// was lost, Fatal when the request cannot be built.
+// Do sends r and returns the answer's status and body (at most r.MaxAnswer
+// bytes, MaxResponseBytes by default). Its error is a *campaign.SendError:
+// Retryable when nothing of the request was written, Ambiguous when it was
+// and the answer was lost, Fatal when the request cannot be built.
 func Do(ctx context.Context, hc *http.Client, r Request) (status int, body []byte, err error) {
 	redact := r.Redact
 	if redact == nil {
@@ -84,7 +88,11 @@ func Do(ctx context.Context, hc *http.Client, r Request) (status int, body []byt
 		return 0, nil, transportError(err, wrote.Load(), redact)
 	}
 	defer resp.Body.Close()
-	body, err = io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
+	limit := r.MaxAnswer
+	if limit <= 0 {
+		limit = MaxResponseBytes
+	}
+	body, err = io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
 		// The request arrived; only the answer was lost.
 		return resp.StatusCode, nil, transportError(err, true, redact)
