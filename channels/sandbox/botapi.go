@@ -71,10 +71,22 @@ func (s *Server) serveBotAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if s.tokens == nil {
+		s.inbound.sawBot(rec.Bot)
+	}
 	var result any
-	if m.name == "getMe" {
+	var description string
+	send := strings.HasPrefix(m.name, "send")
+	switch {
+	case m.name == "getMe":
 		result = tgBotUser{tgUser: botUser(rec.Bot), CanJoinGroups: true}
-	} else {
+	case !send:
+		result, description, apiErr = s.serveUpdates(r.Context(), m.name, rec.Bot, req)
+		if apiErr != nil {
+			s.answerError(w, r, &rec, apiErr, faults)
+			return
+		}
+	default:
 		out, apiErr := s.prepareSend(m.name, req, rec.Bot)
 		if apiErr == nil {
 			apiErr = s.admit(out, rec.Bot)
@@ -85,18 +97,19 @@ func (s *Server) serveBotAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		result = s.commit(out)
 	}
-	body, err := marshalAnswer(okBody{OK: true, Result: result})
+	body, err := marshalAnswer(okBody{OK: true, Result: result, Description: description})
 	if err != nil {
 		s.answerError(w, r, &rec, &apiError{code: http.StatusInternalServerError, description: descInternal}, faults)
 		return
 	}
-	drop := faults.DropRate > 0 && m.name != "getMe" && rand.Float64() < faults.DropRate
+	drop := faults.DropRate > 0 && send && rand.Float64() < faults.DropRate
 	s.finish(w, r, &rec, http.StatusOK, "", body, drop, faults.Latency)
 }
 
 type okBody struct {
-	OK     bool `json:"ok"`
-	Result any  `json:"result"`
+	OK          bool   `json:"ok"`
+	Result      any    `json:"result"`
+	Description string `json:"description,omitempty"` // the webhook methods'
 }
 
 // tokenAccepted reports whether the sandbox takes a bot token: one of Options.Tokens, or any

@@ -32,7 +32,8 @@ import (
 //	POST   /__sandbox/rate       {"per_second":30,"burst":30}  (also paid_per_second, per_chat, per_group)
 //	POST   /__sandbox/reset                                    Reset: forget messages and requests
 //
-// and the Messenger half's, under /__sandbox/messenger/ (see messengerRoutes).
+// and the Telegram half's inbound side's, under /__sandbox/telegram/ (see telegramRoutes), and
+// the Messenger half's, under /__sandbox/messenger/ (see messengerRoutes).
 func (s *Server) controlRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", s.servePage)
@@ -44,6 +45,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	mux.HandleFunc("/__sandbox/chats/{id}", s.serveChat)
 	mux.HandleFunc("/__sandbox/rate", s.serveRate)
 	mux.HandleFunc("/__sandbox/reset", s.serveReset)
+	s.telegramRoutes(mux)
 	s.messengerRoutes(mux)
 	mux.HandleFunc("/__sandbox/", func(w http.ResponseWriter, r *http.Request) {
 		controlError(w, http.StatusNotFound, "no such control endpoint %s; GET /__sandbox/ lists them", r.URL.Path)
@@ -138,16 +140,18 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"bot_api":   "POST /bot<token>/<method>: getMe, sendMessage, sendPhoto, sendVideo, sendAudio, sendDocument, sendMediaGroup",
+		"bot_api":   "POST /bot<token>/<method>: getMe, sendMessage, sendPhoto, sendVideo, sendAudio, sendDocument, sendMediaGroup, getUpdates, setWebhook, deleteWebhook, getWebhookInfo",
 		"spec":      s.spec.version,
-		"graph_api": "Messenger, page " + s.msgr.pageID + ": POST /v<N>.<M>/{me|<page id>}/messages, POST /v<N>.<M>/act_<ad account>/messages, GET /v<N>.<M>/me",
+		"graph_api": "Messenger, page " + s.msgr.pageID + ": " + graphEndpoints(s.msgr.pageID),
 		"control": []string{
 			"GET|DELETE /__sandbox/messages (?chat=ID|PSID&channel=telegram|messenger&after=SEQ&render=1)",
 			"GET|DELETE /__sandbox/requests",
 			"GET|POST /__sandbox/faults {\"error_rate\":0.2,\"latency\":\"50ms\",\"drop_rate\":0}",
 			"GET|DELETE /__sandbox/chats, GET|POST|DELETE /__sandbox/chats/{id} {\"state\":\"blocked\"}",
 			"GET|POST /__sandbox/rate {\"per_second\":30,\"burst\":30,\"paid_per_second\":0,\"per_chat\":{...},\"per_group\":{...}}",
-			"POST /__sandbox/reset (keeps chat states, Messenger users, faults and rate limits)",
+			"POST /__sandbox/reset (keeps chat states, Telegram updates and webhooks, Messenger users, faults and rate limits)",
+			"POST /__sandbox/telegram/updates {\"bot\":\"123456\",\"type\":\"message\",\"chat_id\":1001,\"text\":\"/start blog\",\"from\":{\"first_name\":\"Ada\",\"username\":\"ada\",\"language_code\":\"it\"}} (types: message, block, unblock, callback_query, raw {\"update\":{...}}, redeliver {\"update_id\":N}; bot may be left out when the sandbox knows one)",
+			"GET /__sandbox/telegram/webhook?bot=123456 (polling or webhook, pending updates, last error)",
 			"GET /__sandbox/messenger",
 			"GET|DELETE /__sandbox/messenger/users, GET|PUT|DELETE /__sandbox/messenger/users/{psid} {\"last_interaction\":\"2026-06-01T12:00:00Z\",\"ad_referral\":false,\"unavailable\":false,\"tokens\":[...]}",
 			"GET|PUT /__sandbox/messenger/webhook {\"url\":\"http://...\",\"app_secret\":\"...\"}",

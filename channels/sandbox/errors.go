@@ -77,6 +77,22 @@ const (
 	descAudioMixed        = "Bad Request: audio can't be mixed with other media types"
 	descCaptionAbove      = "Bad Request: parameter show_caption_above_media must be the same for all messages"
 
+	// Receiving updates. The sandbox also takes http:// webhook URLs, which Telegram refuses.
+	descWebhookActive      = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+	descOtherGetUpdates    = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+	descSetWebhookConflict = "Conflict: terminated by setWebhook request"
+	descWebhookURLInvalid  = "Bad Request: invalid webhook URL specified"
+	descWebhookHTTPS       = "Bad Request: bad webhook: HTTPS url must be provided for webhook"
+	descSecretTooLong      = "Bad Request: secret token is too long"
+	descSecretChars        = "Bad Request: secret token contains unallowed characters"
+	descUpdateType         = "Bad Request: allowed_updates: unknown update type %q; want one of %s" // sandbox: Telegram skips it
+
+	// The descriptions of successful webhook calls.
+	descWebhookWasSet         = "Webhook was set"
+	descWebhookAlreadySet     = "Webhook is already set"
+	descWebhookWasDeleted     = "Webhook was deleted"
+	descWebhookAlreadyDeleted = "Webhook is already deleted"
+
 	// The spec checks (sandbox, except the Telegram-worded type and nested-field messages).
 	descUnknownField  = "Bad Request: unknown field %q"
 	descRequiredField = "Bad Request: field %q is required"

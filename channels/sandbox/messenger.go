@@ -100,6 +100,7 @@ type messenger struct {
 	tokenOwner map[string]string // notification_messages_token → PSID
 	webhookURL string
 	appSecret  string
+	profile    MessengerProfile
 }
 
 func newMessenger(opts MessengerOptions) *messenger {

@@ -10,7 +10,8 @@ import (
 
 // The Messenger half's control API, under /__sandbox/messenger/ (see controlRoutes):
 //
-//	GET    /__sandbox/messenger                  the page: id, name, webhook (never the secret), rates
+//	GET    /__sandbox/messenger                  the page: id, name, webhook (never the secret), rates,
+//	                                             Messenger profile
 //	GET    /__sandbox/messenger/users            {"<psid>": user} for every person known
 //	DELETE /__sandbox/messenger/users            forget them all
 //	GET    /__sandbox/messenger/users/{psid}     the person (404 when unknown)
@@ -62,9 +63,10 @@ func (s *Server) serveMessengerPage(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"page_id":   s.msgr.pageID,
 		"page_name": s.msgr.pageName,
-		"send_api":  "POST /v<N>.<M>/{me|" + s.msgr.pageID + "}/messages, POST /v<N>.<M>/act_<ad account>/messages, GET /v<N>.<M>/me",
+		"send_api":  graphEndpoints(s.msgr.pageID),
 		"webhook":   s.msgr.webhookStatus(),
 		"rate":      s.currentMessengerRate(),
+		"profile":   s.MessengerProfile(),
 	})
 }
 

@@ -76,12 +76,13 @@ func (s *Server) serveGraphAPI(w http.ResponseWriter, r *http.Request) {
 	verb := strings.ToLower(r.Method)
 	marketing := strings.HasPrefix(object, "act_") && isPSID(object[len("act_"):])
 	switch {
-	case len(segments) > 2 || (edge != "" && edge != "messages") || object == "":
+	case len(segments) > 2 || (edge != "" && edge != "messages" && edge != "messenger_profile") || object == "":
 		s.graphFail(w, r, &rec, &graphError{code: codeUnknownPath, message: fmt.Sprintf(graphUnknownPath, "/"+rest)}, faults)
 		return
 	case object != "me" && object != m.pageID && !(marketing && edge == "messages"),
 		edge == "" && r.Method != http.MethodGet,
-		edge == "messages" && r.Method != http.MethodPost:
+		edge == "messages" && r.Method != http.MethodPost,
+		edge == "messenger_profile" && r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodDelete:
 		s.graphFail(w, r, &rec, &graphError{code: codeParam, subcode: subcodeUnsupported, message: fmt.Sprintf(graphUnsupported, verb, object)}, faults)
 		return
 	}
@@ -91,6 +92,16 @@ func (s *Server) serveGraphAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	if apiErr := m.checkProof(req); apiErr != nil {
 		s.graphFail(w, r, &rec, apiErr, faults)
+		return
+	}
+	if edge == "messenger_profile" {
+		answer, apiErr := m.serveProfile(r.Method, req.params)
+		if apiErr != nil {
+			s.graphFail(w, r, &rec, apiErr, faults)
+			return
+		}
+		body, _ := metaJSON(answer)
+		s.finish(w, r, &rec, http.StatusOK, "", body, false, faults.Latency)
 		return
 	}
 	if edge == "" {

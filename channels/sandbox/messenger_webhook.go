@@ -214,7 +214,9 @@ func (s *Server) InjectMessenger(ctx context.Context, ev MessengerEvent) (Inject
 	switch {
 	case ev.Ad:
 		referral = &webhookReferral{Ref: ev.Ref, AdID: cmp.Or(ev.AdID, defaultAdID), Source: "ADS", Type: "OPEN_THREAD"}
-	case ev.Type == "referral":
+	case ev.Type == "referral" || ev.Ref != "":
+		// An m.me link's ref: on a referral into an existing thread, or on the
+		// Get Started postback (or first message) of a new one.
 		referral = &webhookReferral{Ref: ev.Ref, Source: "SHORTLINK", Type: "OPEN_THREAD"}
 	}
 	watermark := ev.Watermark

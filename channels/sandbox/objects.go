@@ -14,10 +14,12 @@ import (
 // The Bot API objects the sandbox answers with, in the fields' usual order.
 
 type tgUser struct {
-	ID        int64  `json:"id"`
-	IsBot     bool   `json:"is_bot"`
-	FirstName string `json:"first_name"`
-	Username  string `json:"username,omitempty"`
+	ID           int64  `json:"id"`
+	IsBot        bool   `json:"is_bot"`
+	FirstName    string `json:"first_name"`
+	LastName     string `json:"last_name,omitempty"`
+	Username     string `json:"username,omitempty"`
+	LanguageCode string `json:"language_code,omitempty"`
 }
 
 // tgBotUser is getMe's answer.
@@ -33,8 +35,9 @@ type tgBotUser struct {
 type tgChat struct {
 	ID        int64  `json:"id"`
 	Title     string `json:"title,omitempty"`
-	Username  string `json:"username,omitempty"`
 	FirstName string `json:"first_name,omitempty"`
+	LastName  string `json:"last_name,omitempty"`
+	Username  string `json:"username,omitempty"`
 	Type      string `json:"type"`
 }
 

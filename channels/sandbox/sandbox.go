@@ -7,10 +7,31 @@
 // deactivated or migrate; rate limits answered with 429 and retry_after; and injected faults
 // (5xx answers, latency, connections dropped after the message was sent).
 //
+// Telegram updates: each bot (by its id, the digits before the ':' of its token) has a queue
+// of the updates injected for it with InjectTelegram (a user's message, with a bot_command
+// entity for a /command; a block or unblock, as my_chat_member, which also sets the chat's
+// state; a callback query; a raw update; a redelivery of an update already given, with the
+// same update_id). update_ids count up by one per bot. As on Telegram, getUpdates hands them
+// out and confirms those before its offset (a negative offset keeps the last -offset), takes
+// a limit (clamped to 1-100) and a long-poll timeout (clamped to 50 s) that ends as soon as an
+// update is queued, and remembers allowed_updates (by default every type but chat_member,
+// message_reaction and message_reaction_count), which filters the updates queued after it;
+// a second getUpdates ends a waiting one with 409, and so does setWebhook. setWebhook (url,
+// secret_token, allowed_updates, drop_pending_updates, max_connections, ip_address,
+// certificate) switches the bot to webhook mode: getUpdates answers 409, and the sandbox posts
+// the updates to the URL one at a time, in order, as JSON with X-Telegram-Bot-Api-Secret-Token
+// when a secret is set, keeping each until the webhook answers 2xx; any other answer (a
+// redirect included), a connection error or no answer within WebhookDelivery.Timeout is
+// recorded as getWebhookInfo's last_error_date and last_error_message ("Wrong response from
+// the webhook: 403 Forbidden") and retried after a pause. Unlike Telegram, the sandbox takes
+// http:// webhook URLs on any port, loopback included, and delivers on one connection whatever
+// max_connections says. deleteWebhook returns to polling.
+//
 // The sandbox is stricter than Telegram, so that it is a contract check on herald's requests:
 // a parameter the official spec (telegram_spec.json, generated from the Bot API 10.1 spec)
 // does not define for the method is refused, so is an inline button with more than one
-// action, a media group of one item, and an "&" in parse_mode HTML text that starts no entity.
+// action, a media group of one item, an "&" in parse_mode HTML text that starts no entity, and
+// an update type in allowed_updates that the spec does not list.
 //
 // Messenger: one Facebook Page (MessengerOptions) under the Graph API paths /v<N>.<M>/…:
 // GET me (the page's id and name) and POST <page>/messages (or me/messages) with a PSID
@@ -27,9 +48,14 @@
 // side, the contract is stricter than Meta's: a field herald's contract does not define is
 // refused with code 100 naming it. Faults apply to both halves.
 //
+// Messenger also has the page's Messenger profile (GET, POST and DELETE
+// <page>/messenger_profile): its greeting and Get Started button (MessengerProfile).
+//
 // A control API under /__sandbox/ lists what was sent and switches chat states, Messenger
-// users, faults and rate limits, and injects Messenger events; GET / is a page that shows
-// each conversation. See Server.Handler.
+// users, faults and rate limits, injects Telegram updates (POST /__sandbox/telegram/updates)
+// and Messenger events, and shows how a bot receives its updates (GET
+// /__sandbox/telegram/webhook); GET / is a page that shows each conversation. See
+// Server.Handler.
 package sandbox
 
 import (
@@ -70,6 +96,8 @@ type Options struct {
 	// Now is the clock for message dates, rate limits and Messenger's messaging windows;
 	// time.Now by default.
 	Now func() time.Time
+	// WebhookDelivery tunes how Telegram updates are posted to a webhook set with setWebhook.
+	WebhookDelivery WebhookDelivery
 	// Messenger configures the Messenger half.
 	Messenger MessengerOptions
 }
@@ -224,6 +252,7 @@ type Server struct {
 	chats       atomic.Pointer[map[string]ChatState] // copy on write; only non-ok states
 	chatsMu     sync.Mutex                           // serializes writers of chats
 	log         messageLog
+	inbound     *telegramInbound
 	msgr        *messenger
 	mux         *http.ServeMux
 
@@ -255,6 +284,7 @@ func New(opts Options) *Server {
 			s.tokens[t] = true
 		}
 	}
+	s.inbound = newTelegramInbound(s.now, spec.updateTypes, opts.MaxLog, opts.WebhookDelivery)
 	s.faults.Store(&Faults{})
 	s.chats.Store(&map[string]ChatState{})
 	s.msgr = newMessenger(opts.Messenger)
@@ -294,6 +324,7 @@ func (s *Server) Start(addr string) (baseURL string, err error) {
 	}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.serveErr = make(chan error, 1)
+	s.inbound.resume()
 	go func(srv *http.Server) { s.serveErr <- srv.Serve(ln) }(s.srv)
 	tcp := ln.Addr().(*net.TCPAddr)
 	host := tcp.IP.String()
@@ -303,11 +334,14 @@ func (s *Server) Start(addr string) (baseURL string, err error) {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port)), nil
 }
 
-// Close stops a started server, closing its connections. It returns the error serving ended
-// with, if it was not the close itself.
+// Close stops a started server, closing its connections, and stops posting Telegram updates to
+// webhooks (call it also when serving with Handler once a bot set a webhook); the webhooks
+// stay set, and deliveries resume on Start. It returns the error serving ended with, if it was
+// not the close itself.
 func (s *Server) Close() error {
 	s.srvMu.Lock()
 	defer s.srvMu.Unlock()
+	s.inbound.stop()
 	if s.srv == nil {
 		return nil
 	}
@@ -327,8 +361,9 @@ func (s *Server) Messages() []Message { return s.log.messages(nil) }
 func (s *Server) Requests() []Request { return s.log.requestList() }
 
 // Reset forgets the messages and requests received and restarts message ids; settings (chat
-// states, faults, rate limits) stay, and so does the Messenger half's state: its users (their
-// windows, tokens and the 48-hour spacing of recurring sends), webhook and rate limits.
+// states, faults, rate limits) stay, and so do the Telegram bots' updates and webhooks, and the
+// Messenger half's state: its users (their windows, tokens and the 48-hour spacing of recurring
+// sends), webhook, profile and rate limits.
 func (s *Server) Reset() { s.log.reset() }
 
 // SetChat sets how chatID ("123", "-1001234567890" or "@channel") answers the bot. It panics
@@ -425,6 +460,15 @@ func idKey(channel, chat string) string {
 func (l *messageLog) lastID(chat string) int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.nextID[chat]
+}
+
+// takeID gives the next message id in a Telegram chat to a message the sandbox does not keep:
+// one a user sent the bot.
+func (l *messageLog) takeID(chat string) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.nextID[chat]++
 	return l.nextID[chat]
 }
 

@@ -11,7 +11,7 @@ import (
 //go:generate go run ./internal/specgen -spec ../telegram/testdata/telegram-bot-api.json -out telegram_spec.json
 
 // telegramSpecJSON is the part of the official Bot API spec the sandbox checks requests against:
-// the emulated methods and every type they reference (see internal/specgen).
+// the emulated methods, every type they reference, and the update types (see internal/specgen).
 //
 //go:embed telegram_spec.json
 var telegramSpecJSON []byte
@@ -61,6 +61,8 @@ type apiSpec struct {
 	version string
 	methods map[string]*objectSpec // by name and lower-cased name: method names are case-insensitive
 	types   map[string]*objectSpec
+	// updateTypes are the names allowed_updates takes, in the spec's order.
+	updateTypes []string
 }
 
 // parseContexts are Telegram's error prefixes for the objects it parses with a helper of its own.
@@ -92,14 +94,15 @@ type rawEntry struct {
 
 func indexSpec(data []byte) (*apiSpec, error) {
 	var raw struct {
-		Version string              `json:"version"`
-		Methods map[string]rawEntry `json:"methods"`
-		Types   map[string]rawEntry `json:"types"`
+		Version     string              `json:"version"`
+		UpdateTypes []string            `json:"update_types"`
+		Methods     map[string]rawEntry `json:"methods"`
+		Types       map[string]rawEntry `json:"types"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("parse embedded spec: %w", err)
 	}
-	spec := &apiSpec{version: raw.Version, methods: map[string]*objectSpec{}, types: map[string]*objectSpec{}}
+	spec := &apiSpec{version: raw.Version, methods: map[string]*objectSpec{}, types: map[string]*objectSpec{}, updateTypes: raw.UpdateTypes}
 	// Allocate every type first so that fields can point at them, cycles included.
 	for name := range raw.Types {
 		spec.types[name] = &objectSpec{name: name, fields: map[string]*fieldSpec{}, parseContext: parseContexts[name]}

@@ -24,6 +24,7 @@ import (
 // Methods are the Bot API methods the sandbox emulates.
 var defaultMethods = []string{
 	"getMe", "sendMessage", "sendPhoto", "sendVideo", "sendAudio", "sendDocument", "sendMediaGroup",
+	"getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo",
 }
 
 const specName = "telegram-bot-api.json"
@@ -129,9 +130,12 @@ type genEntry struct {
 }
 
 type genSpec struct {
-	Comment     string              `json:"_comment"`
-	Version     string              `json:"version"`
-	ReleaseDate string              `json:"release_date"`
+	Comment     string `json:"_comment"`
+	Version     string `json:"version"`
+	ReleaseDate string `json:"release_date"`
+	// UpdateTypes are the names allowed_updates takes: the Update type's fields but update_id,
+	// in the spec's order.
+	UpdateTypes []string            `json:"update_types,omitempty"`
 	Methods     map[string]genEntry `json:"methods"`
 	Types       map[string]genEntry `json:"types"`
 }
@@ -139,7 +143,7 @@ type genSpec struct {
 var primitives = map[string]bool{"Integer": true, "String": true, "Boolean": true, "Float": true}
 
 // generate returns the subset of the spec for methods and the transitive closure of the types
-// their fields reference, as indented JSON.
+// their fields reference, and the update types, as indented JSON.
 func generate(raw []byte, methods []string) ([]byte, error) {
 	var src sourceSpec
 	if err := json.Unmarshal(raw, &src); err != nil {
@@ -151,6 +155,13 @@ func generate(raw []byte, methods []string) ([]byte, error) {
 		ReleaseDate: src.ReleaseDate,
 		Methods:     map[string]genEntry{},
 		Types:       map[string]genEntry{},
+	}
+	if update, ok := src.Types["Update"]; ok {
+		for _, f := range update.Fields {
+			if f.Name != "update_id" {
+				out.UpdateTypes = append(out.UpdateTypes, f.Name)
+			}
+		}
 	}
 	var pending []string
 	for _, name := range methods {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,5 +82,30 @@ func TestEnumOf(t *testing.T) {
 		if got := enumOf(tt.description); !slices.Equal(got, tt.want) {
 			t.Errorf("enumOf(%q) = %q, want %q", tt.description, got, tt.want)
 		}
+	}
+}
+
+func TestGenerateListsUpdateTypes(t *testing.T) {
+	spec := []byte(`{
+	  "methods": {"getUpdates": {"fields": []}},
+	  "types": {"Update": {"fields": [
+	    {"name": "update_id", "types": ["Integer"], "required": true},
+	    {"name": "message", "types": ["Message"]},
+	    {"name": "my_chat_member", "types": ["ChatMemberUpdated"]}
+	  ]}}
+	}`)
+	out, err := generate(spec, []string{"getUpdates"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got genSpec
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"message", "my_chat_member"}; !slices.Equal(got.UpdateTypes, want) {
+		t.Errorf("update_types = %q, want %q", got.UpdateTypes, want)
+	}
+	if _, ok := got.Types["Update"]; ok {
+		t.Error("the Update type is listed although no method references it")
 	}
 }
