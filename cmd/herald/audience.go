@@ -19,9 +19,14 @@ import (
 func newAudienceCmd(g *globalOptions, io *IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audience",
-		Short: "Import and list subscribers",
+		Short: "Import, list, tag, export and forget subscribers; acquisition links and growth",
+		Long: `Manages the audience. Commands that work on many subscribers select them with the same
+flags: --tags-any, --tags-all, --tags-none, --locale, --channel, --status and, where it
+makes sense, --address (repeatable). See docs/audience.md.`,
 	}
-	cmd.AddCommand(newImportCmd(g, io), newListCmd(g, io))
+	cmd.AddCommand(newImportCmd(g, io), newListCmd(g, io), newShowCmd(g, io), newTagCmd(g, io, true), newTagCmd(g, io, false),
+		newUnsubscribeCmd(g, io), newExportCmd(g, io), newForgetCmd(g, io), newStatsCmd(g, io), newLinkCmd(g, io),
+		newLinksCmd(g, io))
 	return cmd
 }
 
@@ -62,7 +67,8 @@ Optional: name, locale, timezone (IANA), tags (separated by ;), consent_ref, con
 A row without consent is refused. Every refused row is reported with its line; a file
 with any refused row imports nothing unless --skip-invalid. Re-importing a subscriber
 updates their details and adds tags; it never re-subscribes someone who unsubscribed
-or blocked the bot.`,
+or blocked the bot. A row for someone who asked to be forgotten (herald audience forget)
+is not imported unless its consent_at is later than when they were forgotten.`,
 		Example: `  herald audience import audience.csv
   herald audience import export.csv --skip-invalid --output json`,
 		Args: args(cobra.ExactArgs(1)),
@@ -113,7 +119,7 @@ func importRun(ctx context.Context, cmd *cobra.Command, o *importOptions, io *IO
 	if err != nil {
 		return err
 	}
-	res := importJSON{File: o.file, Rows: len(parsed.Subscribers) + len(parsed.Errors), Imported: len(parsed.Subscribers),
+	res := importJSON{File: o.file, Rows: len(parsed.Subscribers) + len(parsed.Errors), Imported: len(parsed.Subscribers) - st.Forgotten,
 		ImportStats: st, Refused: []rowErrorJSON{}}
 	for _, re := range parsed.Errors {
 		res.Refused = append(res.Refused, rowErrorJSON{Line: re.Line, Column: re.Column, Value: re.Value, Reason: re.Reason})
@@ -125,6 +131,9 @@ func importRun(ctx context.Context, cmd *cobra.Command, o *importOptions, io *IO
 		fmt.Fprintln(io.ErrOut, "skipped: "+re.Error())
 	}
 	fmt.Fprintf(io.Out, "%s: %d new, %d updated, %d unchanged", o.file, st.Inserted, st.Updated, st.Unchanged)
+	if st.Forgotten > 0 {
+		fmt.Fprintf(io.Out, ", %d forgotten", st.Forgotten)
+	}
 	if len(parsed.Errors) > 0 {
 		fmt.Fprintf(io.Out, ", %d refused", len(parsed.Errors))
 	}
@@ -132,15 +141,16 @@ func importRun(ctx context.Context, cmd *cobra.Command, o *importOptions, io *IO
 	if st.KeptStatus > 0 {
 		fmt.Fprintf(io.Out, "%d of them had unsubscribed or blocked the bot and stay that way: an import never re-subscribes anyone\n", st.KeptStatus)
 	}
+	if st.Forgotten > 0 {
+		fmt.Fprintf(io.Out, "%d row(s) belong to people who asked to be forgotten and carry no newer consent: not imported\n", st.Forgotten)
+	}
 	return nil
 }
 
 type listOptions struct {
-	g        *globalOptions
-	seg      audience.Segment
-	channels []string
-	statuses []string
-	output   string
+	g      *globalOptions
+	sel    segmentFlags
+	output string
 }
 
 func newListCmd(g *globalOptions, io *IOStreams) *cobra.Command {
@@ -149,31 +159,23 @@ func newListCmd(g *globalOptions, io *IOStreams) *cobra.Command {
 		Use:   "list",
 		Short: "List subscribers, optionally a segment of them",
 		Example: `  herald audience list
-  herald audience list --tags-any blog --status subscribed --output json`,
+  herald audience list --tags-any blog --status subscribed --output json
+  herald audience list --status forgotten    # the anonymised tombstones`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return listRun(cmd.Context(), cmd, o, io)
 		},
 	}
-	f := cmd.Flags()
-	f.StringSliceVar(&o.seg.TagsAny, "tags-any", nil, "with at least one of these tags")
-	f.StringSliceVar(&o.seg.TagsAll, "tags-all", nil, "with all of these tags")
-	f.StringSliceVar(&o.seg.TagsNone, "tags-none", nil, "with none of these tags")
-	f.StringSliceVar(&o.seg.Locales, "locale", nil, "with one of these locales")
-	f.StringSliceVar(&o.channels, "channel", nil, "on one of these channels")
-	f.StringSliceVar(&o.statuses, "status", nil, "in one of these statuses: subscribed, unsubscribed, blocked, invalid")
+	o.sel.register(cmd, true)
+	cmd.Flags().Lookup("status").Usage += " (or forgotten: the tombstones, never listed otherwise)"
 	outputFlag(cmd, &o.output, "table", "json", "csv")
 	return cmd
 }
 
 func listRun(ctx context.Context, cmd *cobra.Command, o *listOptions, io *IOStreams) error {
-	filter := audience.Filter{Segment: o.seg, Channels: o.channels}
-	for _, s := range o.statuses {
-		st := audience.Status(s)
-		if !st.Valid() {
-			return &flagError{fmt.Errorf("--status %q: use subscribed, unsubscribed, blocked or invalid", s)}
-		}
-		filter.Statuses = append(filter.Statuses, st)
+	filter, err := o.sel.filter(nil, true)
+	if err != nil {
+		return err
 	}
 	a, err := openApp(ctx, cmd, o.g, io, true)
 	if err != nil {
