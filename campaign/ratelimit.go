@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/heraldcli/herald/internal/wait"
 )
 
 // limiter keeps one sender account to its platform's rates: a global token
@@ -115,13 +117,4 @@ func (l *limiter) wait(ctx context.Context, c Call) error {
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+var sleep = wait.Sleep

@@ -18,6 +18,7 @@ import (
 
 	"github.com/heraldcli/herald/audience"
 	"github.com/heraldcli/herald/campaign"
+	"github.com/heraldcli/herald/internal/wait"
 )
 
 // Kind is what a person did.
@@ -129,7 +130,11 @@ func (h *Handler) apply(ctx context.Context, ev Event, in audience.Inbound) (Res
 			return Result{}, err
 		}
 		res := Result{Action: "subscribed"}
-		if ch.Previous != "" {
+		switch ch.Previous {
+		case "":
+		case audience.Subscribed:
+			res.Action = "already_subscribed"
+		default:
 			res.Action = "resubscribed"
 		}
 		h.reply(ctx, &res, "welcome", h.Replies.Welcome, ch.Subscriber)
@@ -237,7 +242,15 @@ func (h *Handler) reply(ctx context.Context, res *Result, name string, r *campai
 		return
 	}
 	err := h.send(ctx, r, sub)
-	if err != nil {
+	var se *campaign.SendError
+	switch {
+	case errors.As(err, &se) && se.Kind == campaign.NotAllowed:
+		// The platform's rules forbid it now (an old event, outside the
+		// Messenger window): not a fault.
+		res.SendError = err
+		h.log().Info("automatic reply not sent: the platform does not allow it now", "reply", name, "channel", sub.Channel, "address", sub.Address, "reason", se.Reason)
+		return
+	case err != nil:
 		res.SendError = err
 		h.log().Error("automatic reply not sent", "reply", name, "channel", sub.Channel, "address", sub.Address, "err", err)
 		return
@@ -296,27 +309,23 @@ func do(ctx context.Context, ch campaign.Channel, c campaign.Call, maxWait time.
 		if err == nil || !errors.As(err, &se) {
 			return err
 		}
-		var wait time.Duration
+		var delay time.Duration
 		switch se.Kind {
 		case campaign.RateLimited:
-			wait = se.RetryAfter
+			delay = se.RetryAfter
 		case campaign.Retryable:
 			if attempt >= 3 {
 				return err
 			}
-			wait = time.Duration(200<<attempt)*time.Millisecond + time.Duration(rand.Int64N(int64(100*time.Millisecond)))
+			delay = time.Duration(200<<attempt)*time.Millisecond + time.Duration(rand.Int64N(int64(100*time.Millisecond)))
 		default:
 			return err
 		}
-		if waited += wait; waited > maxWait {
+		if waited += delay; waited > maxWait {
 			return err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := wait.Sleep(ctx, delay); err != nil {
+			return err
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -35,12 +37,22 @@ type messengerBundle struct {
 	hook *demoInbound
 }
 
+// setupMessengerHook is for tests about campaigns: the workspace has no
+// automations, so the sandbox's message log holds campaign messages only.
 func setupMessengerHook(t *testing.T, opts sandbox.Options) *messengerBundle {
+	t.Helper()
+	return setupMessengerHookWith(t, opts, false)
+}
+
+func setupMessengerHookWith(t *testing.T, opts sandbox.Options, automations bool) *messengerBundle {
 	t.Helper()
 	mb := &messengerBundle{}
 	opts.Now = func() time.Time { return time.Now().Add(-time.Duration(mb.ago.Load())) }
 	opts.Messenger.AppSecret = testAppSecret
 	mb.bundle = setupMessenger(t, opts)
+	if !automations {
+		mb.withoutAutomations(t)
+	}
 	mb.importAudience(t)
 	io, _, _ := TestStreams("", mb.envWith(nil))
 	hook, err := startDemoInbound(context.Background(), io, mb.sb)
@@ -52,6 +64,21 @@ func setupMessengerHook(t *testing.T, opts sandbox.Options) *messengerBundle {
 	t.Cleanup(hook.stop)
 	mb.hook = hook
 	return mb
+}
+
+// withoutAutomations removes the automations section (the example's last)
+// from herald.yaml.
+func (b *bundle) withoutAutomations(t *testing.T) {
+	t.Helper()
+	y, err := os.ReadFile(b.path("herald.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(y), "\nautomations:")
+	if i < 0 {
+		t.Fatal("herald.yaml has no automations section")
+	}
+	b.write(t, "herald.yaml", string(y[:i+1]))
 }
 
 func hookURL(d *demoInbound) string { return "http://" + d.addr + "/webhooks/messenger" }
@@ -321,5 +348,36 @@ func TestServeMessengerWebhook(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+}
+
+// TestMessengerLifecycle: on Messenger, Get Started through an m.me link
+// subscribes with the link's tags and sends the welcome, a message gets the
+// default reply once, a stop keyword the goodbye once, and nothing follows.
+func TestMessengerLifecycle(t *testing.T) {
+	t.Parallel()
+	mb := setupMessengerHookWith(t, sandbox.Options{}, true)
+	mb.must(t, 0, "audience", "link", "--channel", "messenger", "--source", "flyer", "--tag", "print")
+	const psid = "7100000000000099" // someone new
+	mb.sb.SetMessengerUser(psid, sandbox.MessengerUser{})
+	mb.inject(t, 0, sandbox.MessengerEvent{PSID: psid, Type: "postback", Payload: getStartedPayload, Title: "Get Started", Ref: "flyer"})
+	mb.inject(t, 0, sandbox.MessengerEvent{PSID: psid, Type: "message", Text: "do you ship to Lisbon?"})
+	mb.inject(t, 0, sandbox.MessengerEvent{PSID: psid, Type: "message", Text: "hello?"})
+	mb.inject(t, 0, sandbox.MessengerEvent{PSID: psid, Type: "message", Text: "Stop"})
+	mb.inject(t, 0, sandbox.MessengerEvent{PSID: psid, Type: "message", Text: "one more thing"})
+	var got []string
+	for _, m := range mb.sb.Messages() {
+		if m.Channel == "messenger" && m.Chat == psid {
+			got = append(got, m.Text)
+		}
+	}
+	if len(got) != 3 || !strings.HasPrefix(got[0], "Hi there, welcome aboard!") ||
+		!strings.HasPrefix(got[1], "Thanks for your message!") || !strings.HasPrefix(got[2], "You're unsubscribed") {
+		t.Fatalf("messages to %s:\n%s", psid, strings.Join(got, "\n---\n"))
+	}
+	sub, ok := mb.subscriber(t, psid)
+	if !ok || sub.Status != "unsubscribed" || sub.Consent.Source != "messenger_get_started" || sub.Consent.Ref != "flyer" ||
+		!slices.Equal(sub.Tags, []string{"print"}) {
+		t.Fatalf("subscriber: %+v (found %v)", sub, ok)
 	}
 }

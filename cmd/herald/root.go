@@ -54,6 +54,7 @@ records every recipient's outcome in a ledger, so no one is messaged twice.`,
 		newRunCmd(g, io),
 		newSandboxCmd(io),
 		newServeCmd(g, io),
+		newChannelsCmd(g, io),
 	)
 	groupCmd(root)
 	for _, c := range root.Commands() {

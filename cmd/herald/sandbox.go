@@ -51,6 +51,8 @@ herald serve's webhook signed as Meta signs it; the page at / shows every conver
 				url, sb.MessengerPageID(), sandboxPageToken)
 			fmt.Fprintf(io.Out, "  webhook:      PUT %s/__sandbox/messenger/webhook {\"url\":\"http://127.0.0.1:8080/webhooks/messenger\",\"app_secret\":\"…\"}\n", url)
 			fmt.Fprintf(io.Out, "  a user event: POST %s/__sandbox/messenger/events {\"psid\":\"7100000000000001\",\"type\":\"message\",\"text\":\"hi\"}\n", url)
+			fmt.Fprintf(io.Out, "  a Telegram user: POST %s/__sandbox/telegram/updates {\"type\":\"message\",\"chat_id\":5001,\"text\":\"/start blog\"}\n", url)
+			fmt.Fprintln(io.Out, "                  (herald serve polls it; type block/unblock, or message with /stop)")
 			fmt.Fprintln(io.Out, "Ctrl-C stops it.")
 			<-cmd.Context().Done()
 			return nil
