@@ -29,7 +29,8 @@ func newInitCmd(io *IOStreams) *cobra.Command {
 				return invalid(err)
 			}
 			fmt.Fprintf(io.Out, `Created workspace %s:
-  herald.yaml                 settings (keep the bot token in HERALD_TELEGRAM_TOKEN)
+  herald.yaml                 settings (keep the bot token in HERALD_TELEGRAM_TOKEN), and the
+                              welcome, goodbye and default reply herald serve sends (automations:)
   campaigns/blog-digest.yaml  a digest of an RSS feed
   campaigns/announcement.yaml a one-off message
   audience.csv                example subscribers with their consent
@@ -123,6 +124,26 @@ func demoRun(ctx context.Context, io *IOStreams, keep bool) error {
 		return err
 	}
 	defer hook.stop()
+	// A flyer's link, and what people do with it on Telegram: herald serve's
+	// poller, in this process, receives it from the sandbox.
+	if err := step("audience", "link", "--channel", "telegram", "--source", "flyer", "--tag", "flyer"); err != nil {
+		return err
+	}
+	fmt.Fprintln(io.Out, "\nMeanwhile on Telegram (herald serve polls the sandbox for updates):")
+	for _, ev := range []struct {
+		event sandbox.TelegramEvent
+		says  string
+	}{
+		{sandbox.TelegramEvent{Type: "message", ChatID: 100000008, Text: "/start flyer", From: &sandbox.TelegramUser{FirstName: "Lena", LanguageCode: "de"}},
+			"Lena scans the flyer's QR code and taps Start: subscribed, tagged flyer, welcomed."},
+		{sandbox.TelegramEvent{Type: "message", ChatID: 100000002, Text: "/stop"},
+			"Bob sends /stop: unsubscribed, with one goodbye; the digest will skip him."},
+	} {
+		if err := hook.injectTelegram(ctx, ev.event); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.Out, "  %s\n", ev.says)
+	}
 	fmt.Fprintln(io.Out, "\nMeanwhile on Messenger (the sandbox posts each event to herald's webhook, signed):")
 	for _, ev := range demoEvents {
 		ago.Store(int64(ev.ago))
@@ -134,6 +155,12 @@ func demoRun(ctx context.Context, io *IOStreams, keep bool) error {
 		fmt.Fprintf(io.Out, "  %s\n", ev.says)
 	}
 	fmt.Fprintln(io.Out, "  Jorge never wrote to the page.")
+	replies := sb.Messages()
+	fmt.Fprintf(io.Out, "\nherald answered by itself (automations: in herald.yaml), %d message(s):\n", len(replies))
+	for _, m := range replies {
+		first, _, _ := strings.Cut(m.Plain, "\n")
+		fmt.Fprintf(io.Out, "  %s %s: %s\n", m.Channel, m.Chat, first)
+	}
 	for _, args := range [][]string{{"lint"}, {"campaign", "send", "blog-digest", "--dry-run"}, {"campaign", "send", "blog-digest", "--yes"}} {
 		if err := step(args...); err != nil {
 			return err
@@ -152,12 +179,12 @@ func demoRun(ctx context.Context, io *IOStreams, keep bool) error {
 	if err := step("campaign", "send", "blog-digest", "--yes"); err != nil {
 		return err
 	}
-	msgs := sb.Messages()
+	msgs := sb.Messages()[len(replies):]
 	perChannel := map[string]int{}
 	for _, m := range msgs {
 		perChannel[m.Channel]++
 	}
-	fmt.Fprintf(io.Out, "\nThe sandbox received %d Telegram and %d Messenger message(s). The first of each:\n", perChannel["telegram"], perChannel["messenger"])
+	fmt.Fprintf(io.Out, "\nThe campaign sent %d Telegram and %d Messenger message(s). The first of each:\n", perChannel["telegram"], perChannel["messenger"])
 	for _, ch := range []string{"telegram", "messenger"} {
 		for _, m := range msgs {
 			if m.Channel != ch {
@@ -216,6 +243,8 @@ type demoInbound struct {
 	in   *inbound
 	srv  *http.Server
 	sb   *sandbox.Server
+	// cancel stops the Telegram poller.
+	cancel context.CancelFunc
 }
 
 func startDemoInbound(ctx context.Context, io *IOStreams, sb *sandbox.Server) (*demoInbound, error) {
@@ -228,12 +257,19 @@ func startDemoInbound(ctx context.Context, io *IOStreams, sb *sandbox.Server) (*
 		a.Close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	recvCtx, cancel := context.WithCancel(ctx)
+	if _, err := in.start(recvCtx); err != nil {
+		cancel()
 		a.Close()
 		return nil, err
 	}
-	d := &demoInbound{addr: ln.Addr().String(), a: a, in: in, srv: &http.Server{Handler: in.mux, ReadHeaderTimeout: 5 * time.Second}, sb: sb}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		a.Close()
+		return nil, err
+	}
+	d := &demoInbound{addr: ln.Addr().String(), a: a, in: in, srv: &http.Server{Handler: in.mux, ReadHeaderTimeout: 5 * time.Second}, sb: sb, cancel: cancel}
 	go d.srv.Serve(ln)
 	sb.SetMessengerWebhook("http://"+d.addr+"/webhooks/messenger", io.Getenv("HERALD_MESSENGER_APP_SECRET"))
 	return d, nil
@@ -250,9 +286,24 @@ func (d *demoInbound) inject(ctx context.Context, ev sandbox.MessengerEvent) err
 	if res.Status != http.StatusOK {
 		return fmt.Errorf("the webhook answered %d to the sandbox's %s event", res.Status, ev.Type)
 	}
-	for deadline := time.Now().Add(5 * time.Second); d.in.handled.Load() == before; {
+	return d.handled(before, "messenger "+ev.Type)
+}
+
+// injectTelegram queues ev for the bot and waits until herald's poller has
+// applied it.
+func (d *demoInbound) injectTelegram(ctx context.Context, ev sandbox.TelegramEvent) error {
+	before := d.in.handled.Load()
+	if _, err := d.sb.InjectTelegram(ctx, ev); err != nil {
+		return err
+	}
+	return d.handled(before, "telegram "+ev.Type)
+}
+
+// handled waits until herald has applied an event since the count before.
+func (d *demoInbound) handled(before int64, what string) error {
+	for deadline := time.Now().Add(10 * time.Second); d.in.handled.Load() == before; {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("herald did not record the %s event within 5s", ev.Type)
+			return fmt.Errorf("herald did not apply the %s event within 10s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -262,6 +313,7 @@ func (d *demoInbound) inject(ctx context.Context, ev sandbox.MessengerEvent) err
 func (d *demoInbound) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	d.cancel()
 	d.srv.Shutdown(ctx)
 	d.in.close(ctx)
 	d.a.Close()
