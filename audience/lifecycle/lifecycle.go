@@ -66,11 +66,6 @@ type Event struct {
 	Timezone     string
 }
 
-// Store is what the lifecycle needs of herald's store.
-type Store interface {
-	audience.LifecycleStore
-}
-
 // Replies are the automatic messages; a nil reply is off.
 type Replies struct {
 	Welcome, Goodbye, Default *campaign.Reply
@@ -85,7 +80,7 @@ type Replies struct {
 
 // Handler applies events. It is safe for concurrent use when its store is.
 type Handler struct {
-	Store    Store
+	Store    audience.LifecycleStore
 	Channels map[string]campaign.Channel
 	Replies  Replies
 	Log      *slog.Logger

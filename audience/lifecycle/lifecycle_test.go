@@ -179,3 +179,16 @@ func TestStrangerGetsNothing(t *testing.T) {
 		t.Fatalf("%d messages sent", n)
 	}
 }
+
+// PayloadRE is Telegram's deep-link rule (core.telegram.org/bots/features#deep-linking).
+func TestPayloadRE(t *testing.T) {
+	for s, want := range map[string]bool{
+		"a": true, "blog-2026_spring": true, strings.Repeat("Z9", 32): true, "-_-": true,
+		"": false, strings.Repeat("a", 65): false, "a b": false, "a+b": false, "a=b": false,
+		"été": false, "a.b": false, "a/b": false, "%20": false, "a\n": false,
+	} {
+		if got := lifecycle.PayloadRE.MatchString(s); got != want {
+			t.Errorf("PayloadRE.MatchString(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

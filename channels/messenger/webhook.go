@@ -386,7 +386,7 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 // webhookVerify answers GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=….
 func (w *Webhook) webhookVerify(rw http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if q.Get("hub.mode") != "subscribe" || !webhookSameSecret(q.Get("hub.verify_token"), w.cfg.VerifyToken) {
+	if q.Get("hub.mode") != "subscribe" || !inbox.SameSecret(q.Get("hub.verify_token"), w.cfg.VerifyToken) {
 		w.log.Warn("messenger webhook: verification refused",
 			"remote", r.RemoteAddr, "mode", webhookCut(q.Get("hub.mode")), "token_given", q.Has("hub.verify_token"))
 		http.Error(rw, "forbidden", http.StatusForbidden)
@@ -398,31 +398,11 @@ func (w *Webhook) webhookVerify(rw http.ResponseWriter, r *http.Request) {
 	io.WriteString(rw, q.Get("hub.challenge"))
 }
 
-// webhookSameSecret compares two secrets in constant time, their lengths included; an empty
-// expected secret matches nothing.
-func webhookSameSecret(got, want string) bool {
-	if want == "" {
-		return false
-	}
-	g, x := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
-	return hmac.Equal(g[:], x[:])
-}
-
 // webhookReceive answers a POST: the signature is checked over the raw bytes before anything
 // looks at them.
 func (w *Webhook) webhookReceive(rw http.ResponseWriter, r *http.Request) {
-	if r.ContentLength > w.cfg.MaxBody {
-		w.webhookTooLarge(rw, r)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, w.cfg.MaxBody))
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			w.webhookTooLarge(rw, r)
-			return
-		}
-		w.log.Warn("messenger webhook: body not read", "remote", r.RemoteAddr, "error", err)
-		http.Error(rw, "body not read", http.StatusBadRequest)
+	body, ok := inbox.ReadBody(rw, r, w.cfg.MaxBody, w.log, "messenger webhook")
+	if !ok {
 		return
 	}
 	if reason := w.webhookSignatureProblem(body, r.Header.Get("X-Hub-Signature-256")); reason != "" {
@@ -448,11 +428,6 @@ func (w *Webhook) webhookReceive(rw http.ResponseWriter, r *http.Request) {
 	w.log.Debug("messenger webhook: received", "events", len(events))
 	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	io.WriteString(rw, "EVENT_RECEIVED")
-}
-
-func (w *Webhook) webhookTooLarge(rw http.ResponseWriter, r *http.Request) {
-	w.log.Warn("messenger webhook: body too large", "remote", r.RemoteAddr, "max_bytes", w.cfg.MaxBody)
-	http.Error(rw, "body too large", http.StatusRequestEntityTooLarge)
 }
 
 // webhookSignatureProblem says why header does not sign body, for the log (never the secret,

@@ -55,23 +55,6 @@ type Update struct {
 	At               time.Time // message.date or my_chat_member.date, UTC; zero if absent or absurd
 }
 
-// The Bot API's limits on what a deep link carries (core.telegram.org/bots/features#deep-linking).
-const maxStartPayload = 64
-
-// ValidStartPayload reports whether s can be the payload of a deep link
-// (https://t.me/<bot>?start=<payload>): 1 to 64 characters of A-Z, a-z, 0-9, _ and -.
-func ValidStartPayload(s string) bool {
-	if len(s) == 0 || len(s) > maxStartPayload {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !isWordByte(c) && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
 // The Update object, as far as herald reads it. Its parts are kept raw until herald knows
 // which it acts on, so that a field herald does not use cannot fail the update.
 type (

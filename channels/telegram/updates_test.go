@@ -220,19 +220,6 @@ func TestParseUpdateErrors(t *testing.T) {
 	}
 }
 
-func TestValidStartPayload(t *testing.T) {
-	t.Parallel()
-	for s, want := range map[string]bool{
-		"a": true, "blog-2026_spring": true, strings.Repeat("Z9", 32): true, "-_-": true,
-		"": false, strings.Repeat("a", 65): false, "a b": false, "a+b": false, "a=b": false,
-		"été": false, "a.b": false, "a/b": false, "%20": false, "a\n": false,
-	} {
-		if got := telegram.ValidStartPayload(s); got != want {
-			t.Errorf("ValidStartPayload(%q) = %v, want %v", s, got, want)
-		}
-	}
-}
-
 // FuzzParseUpdate: whatever the input, ParseUpdate does not panic, and what it returns keeps
 // the promises a poller and the subscriber logic rely on.
 func FuzzParseUpdate(f *testing.F) {

@@ -2,10 +2,6 @@ package telegram
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -51,10 +47,9 @@ type received struct {
 // token, reads the one update of the body, queues it and answers 200 at once; one goroutine
 // hands the queued updates to Handle.
 type Webhook struct {
-	cfg    WebhookConfig
-	log    *slog.Logger
-	secret [sha256.Size]byte // of cfg.Secret: compared in constant time, whatever the lengths
-	inbox  *inbox.Inbox[received]
+	cfg   WebhookConfig
+	log   *slog.Logger
+	inbox *inbox.Inbox[received]
 }
 
 // NewWebhook returns a Webhook and starts its worker; Close stops it. It panics when
@@ -69,7 +64,7 @@ func NewWebhook(cfg WebhookConfig) *Webhook {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = webhookDefaultMaxBody
 	}
-	w := &Webhook{cfg: cfg, log: cfg.Log, secret: sha256.Sum256([]byte(cfg.Secret))}
+	w := &Webhook{cfg: cfg, log: cfg.Log}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
@@ -97,18 +92,8 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "forbidden", http.StatusForbidden)
 		return
 	}
-	if r.ContentLength > w.cfg.MaxBody {
-		w.tooLarge(rw, r)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, w.cfg.MaxBody))
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			w.tooLarge(rw, r)
-			return
-		}
-		w.log.Warn("telegram webhook: body not read", "remote", r.RemoteAddr, "error", err)
-		http.Error(rw, "body not read", http.StatusBadRequest)
+	body, ok := inbox.ReadBody(rw, r, w.cfg.MaxBody, w.log, "telegram webhook")
+	if !ok {
 		return
 	}
 	u, err := ParseUpdate(body)
@@ -152,16 +137,10 @@ func (w *Webhook) secretProblem(values []string) string {
 	case len(values) > 1:
 		return "more than one " + secretHeader + " header"
 	}
-	got := sha256.Sum256([]byte(values[0]))
-	if subtle.ConstantTimeCompare(got[:], w.secret[:]) != 1 {
+	if !inbox.SameSecret(values[0], w.cfg.Secret) {
 		return secretHeader + " does not match the secret"
 	}
 	return ""
-}
-
-func (w *Webhook) tooLarge(rw http.ResponseWriter, r *http.Request) {
-	w.log.Warn("telegram webhook: body too large", "remote", r.RemoteAddr, "max_bytes", w.cfg.MaxBody)
-	http.Error(rw, "body too large", http.StatusRequestEntityTooLarge)
 }
 
 // Close stops accepting updates (requests are then answered 503, and Telegram retries them

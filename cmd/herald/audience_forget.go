@@ -49,10 +49,8 @@ forget asks for confirmation on a terminal; elsewhere it needs --yes.`,
 }
 
 func forgetRun(ctx context.Context, cmd *cobra.Command, o *forgetOptions, io *IOStreams) error {
-	if o.channel != "" {
-		if err := checkChannel(o.channel); err != nil {
-			return err
-		}
+	if err := checkChannel(o.channel); err != nil {
+		return err
 	}
 	a, err := openApp(ctx, cmd, o.g, io, true)
 	if err != nil {

@@ -261,10 +261,8 @@ type linkCounts struct {
 }
 
 func linksRun(ctx context.Context, cmd *cobra.Command, o *linksOptions, io *IOStreams) error {
-	if o.channel != "" {
-		if err := checkChannel(o.channel); err != nil {
-			return err
-		}
+	if err := checkChannel(o.channel); err != nil {
+		return err
 	}
 	a, err := openApp(ctx, cmd, o.g, io, true)
 	if err != nil {

@@ -104,9 +104,10 @@ func (s *segmentFlags) describe() string {
 	return strings.Join(parts, " ")
 }
 
-// checkChannel refuses a channel herald does not know (exit 2).
+// checkChannel refuses a channel herald does not know (exit 2); "" (any
+// channel) passes.
 func checkChannel(c string) error {
-	if !slices.Contains(knownChannels, c) {
+	if c != "" && !slices.Contains(knownChannels, c) {
 		return &flagError{fmt.Errorf("--channel %q: use %s", c, strings.Join(knownChannels, " or "))}
 	}
 	return nil
@@ -162,10 +163,10 @@ func checkAddresses(ctx context.Context, st subscriberLister, f audience.Filter)
 // input (exit 2) with what to do.
 func findSubscriber(ctx context.Context, st subscriberLister, channel, address string) (audience.Subscriber, error) {
 	f := audience.Filter{Addresses: []string{address}, Statuses: liveStatuses}
+	if err := checkChannel(channel); err != nil {
+		return audience.Subscriber{}, err
+	}
 	if channel != "" {
-		if err := checkChannel(channel); err != nil {
-			return audience.Subscriber{}, err
-		}
 		f.Channels = []string{channel}
 	}
 	var found []audience.Subscriber

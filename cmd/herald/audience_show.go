@@ -51,10 +51,8 @@ type subscriberRecord struct {
 }
 
 func showRun(ctx context.Context, cmd *cobra.Command, o *showOptions, io *IOStreams) error {
-	if o.channel != "" {
-		if err := checkChannel(o.channel); err != nil {
-			return err
-		}
+	if err := checkChannel(o.channel); err != nil {
+		return err
 	}
 	a, err := openApp(ctx, cmd, o.g, io, true)
 	if err != nil {

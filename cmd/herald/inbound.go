@@ -77,7 +77,7 @@ func (a *app) newInbound() (*inbound, error) {
 		if !telegram.ValidWebhookSecret(tc.WebhookSecret) {
 			return nil, fmt.Errorf("%w: telegram.webhook_url is set, so telegram.webhook_secret (HERALD_TELEGRAM_WEBHOOK_SECRET) must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - (e.g. from: openssl rand -hex 32)", errConfig)
 		}
-		in.tgHook = telegram.NewWebhook(telegram.WebhookConfig{Secret: tc.WebhookSecret, Handle: in.telegramWebhookUpdate, Log: a.log})
+		in.tgHook = telegram.NewWebhook(telegram.WebhookConfig{Secret: tc.WebhookSecret, Handle: in.telegramUpdate, Log: a.log})
 		in.mux.Handle("/webhooks/telegram", in.tgHook)
 	case tc.WebhookSecret != "":
 		return nil, fmt.Errorf("%w: telegram.webhook_secret is set but telegram.webhook_url is not: set both to receive Telegram by webhook, or neither to poll", errConfig)
@@ -238,10 +238,6 @@ func (in *inbound) pollTelegram(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func (in *inbound) telegramWebhookUpdate(ctx context.Context, u telegram.Update, err error) {
-	in.telegramUpdate(ctx, u, err)
 }
 
 // telegramUpdate applies one update. A malformed one is logged and skipped.

@@ -52,21 +52,47 @@ func selectSubscriber(ctx context.Context, qr interface {
 	return sub, err
 }
 
-// Subscribe implements audience.LifecycleStore.
-func (s *Store) Subscribe(ctx context.Context, in audience.Inbound, sub audience.Subscriber) (audience.Change, error) {
+// onInbound applies one inbound event in one transaction: it records the
+// event's key (ErrDuplicate if it was already there), reads the subscriber
+// (found false when there is none) and runs fn; then, if there is a
+// subscriber now, the Change carries them as the transaction leaves them.
+func (s *Store) onInbound(ctx context.Context, in audience.Inbound,
+	fn func(tx *sql.Tx, old audience.Subscriber, found bool) (audience.Change, error)) (audience.Change, error) {
 	var ch audience.Change
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		ch = audience.Change{}
 		if err := seen(ctx, tx, in); err != nil {
 			return err
 		}
 		old, err := selectSubscriber(ctx, tx, in.Channel, in.Address)
+		found := err == nil
+		if err != nil && !errors.Is(err, audience.ErrNoSubscriber) {
+			return err
+		}
+		if ch, err = fn(tx, old, found); err != nil {
+			return err
+		}
+		now, err := selectSubscriber(ctx, tx, in.Channel, in.Address)
 		switch {
-		case errors.Is(err, audience.ErrNoSubscriber):
+		case err == nil:
+			ch.Subscriber = now
+		case !errors.Is(err, audience.ErrNoSubscriber):
+			return err
+		}
+		return nil
+	})
+	return ch, err
+}
+
+// Subscribe implements audience.LifecycleStore.
+func (s *Store) Subscribe(ctx context.Context, in audience.Inbound, sub audience.Subscriber) (audience.Change, error) {
+	return s.onInbound(ctx, in, func(tx *sql.Tx, old audience.Subscriber, found bool) (audience.Change, error) {
+		var ch audience.Change
+		var err error
+		if !found {
 			_, err = tx.ExecContext(ctx, q("InsertSubscriber"), in.Channel, in.Address, sub.Name, sub.Locale, sub.Timezone,
 				tagsJSON(normTags(sub.Tags)), string(audience.Subscribed), ms(sub.Consent.At), sub.Consent.Source,
 				sub.Consent.Ref, sub.Consent.Proof, ms(in.At), ms(in.At))
-		case err == nil:
+		} else {
 			ch.Previous = old.Status
 			_, err = tx.ExecContext(ctx, `UPDATE subscribers SET status = 'subscribed', name = ?, locale = ?, timezone = ?, tags = ?,
 				consent_at = ?, consent_source = ?, consent_ref = ?, consent_proof = ?, updated_at = ? WHERE id = ?`,
@@ -75,82 +101,51 @@ func (s *Store) Subscribe(ctx context.Context, in audience.Inbound, sub audience
 				sub.Consent.Ref, sub.Consent.Proof, ms(in.At), old.ID)
 		}
 		if err != nil {
-			return fmt.Errorf("subscribe %s:%s: %w", in.Channel, in.Address, err)
+			return ch, fmt.Errorf("subscribe %s:%s: %w", in.Channel, in.Address, err)
 		}
-		if err := interact(ctx, tx, in); err != nil {
-			return err
-		}
-		ch.Subscriber, err = selectSubscriber(ctx, tx, in.Channel, in.Address)
-		return err
+		return ch, interact(ctx, tx, in)
 	})
-	return ch, err
 }
 
 // Stop implements audience.LifecycleStore.
 func (s *Store) Stop(ctx context.Context, in audience.Inbound, st audience.Status) (audience.Change, error) {
-	var ch audience.Change
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		ch = audience.Change{}
-		if err := seen(ctx, tx, in); err != nil {
-			return err
+	return s.onInbound(ctx, in, func(tx *sql.Tx, old audience.Subscriber, found bool) (audience.Change, error) {
+		if !found {
+			return audience.Change{}, nil // nobody to stop; the event is still recorded
 		}
-		old, err := selectSubscriber(ctx, tx, in.Channel, in.Address)
-		if errors.Is(err, audience.ErrNoSubscriber) {
-			return nil // nobody to stop; the event is still recorded
-		}
-		if err != nil {
-			return err
-		}
-		ch.Previous = old.Status
+		ch := audience.Change{Previous: old.Status}
 		if old.Status != st {
 			if _, err := tx.ExecContext(ctx, q("SetSubscriberStatus"), string(st), ms(in.At), old.ID); err != nil {
-				return fmt.Errorf("stop %s:%s: %w", in.Channel, in.Address, err)
+				return ch, fmt.Errorf("stop %s:%s: %w", in.Channel, in.Address, err)
 			}
 		}
-		if st == audience.Unsubscribed {
-			// Asking to stop is a message (a blocked bot is not).
-			if err := interact(ctx, tx, in); err != nil {
-				return err
-			}
+		if st != audience.Unsubscribed {
+			return ch, nil
 		}
-		ch.Subscriber, err = selectSubscriber(ctx, tx, in.Channel, in.Address)
-		return err
+		// Asking to stop is a message (a blocked bot is not).
+		return ch, interact(ctx, tx, in)
 	})
-	return ch, err
 }
 
 // Message implements audience.LifecycleStore.
 func (s *Store) Message(ctx context.Context, in audience.Inbound, every time.Duration) (audience.Change, error) {
-	var ch audience.Change
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		ch = audience.Change{}
-		if err := seen(ctx, tx, in); err != nil {
-			return err
+	return s.onInbound(ctx, in, func(tx *sql.Tx, old audience.Subscriber, found bool) (audience.Change, error) {
+		if !found {
+			return audience.Change{}, nil
 		}
-		if err := interact(ctx, tx, in); err != nil {
-			return err
-		}
-		sub, err := selectSubscriber(ctx, tx, in.Channel, in.Address)
-		if errors.Is(err, audience.ErrNoSubscriber) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		ch.Subscriber, ch.Previous = sub, sub.Status
-		if every <= 0 || sub.Status != audience.Subscribed {
-			return nil
+		ch := audience.Change{Previous: old.Status}
+		if err := interact(ctx, tx, in); err != nil || every <= 0 || old.Status != audience.Subscribed {
+			return ch, err
 		}
 		res, err := tx.ExecContext(ctx, "UPDATE subscribers SET auto_reply_at = ? WHERE id = ? AND auto_reply_at <= ?",
-			ms(in.At), sub.ID, ms(in.At.Add(-every)))
+			ms(in.At), old.ID, ms(in.At.Add(-every)))
 		if err != nil {
-			return fmt.Errorf("claim default reply: %w", err)
+			return ch, fmt.Errorf("claim default reply: %w", err)
 		}
 		n, _ := res.RowsAffected()
 		ch.Reply = n == 1
-		return nil
+		return ch, nil
 	})
-	return ch, err
 }
 
 // Seen implements audience.LifecycleStore.

@@ -1,4 +1,5 @@
-// Package inbox is the work queue behind herald's webhooks: a webhook answers
+// Package inbox is the plumbing herald's webhooks share: reading a capped
+// body, comparing secrets in constant time, and the work queue. A webhook answers
 // the platform at once and leaves the work to an Inbox, which hands the queued
 // items, in arrival order, to one worker goroutine. The queue is bounded so
 // that a burst turns into "busy, retry later" answers instead of unbounded
@@ -8,11 +9,51 @@ package inbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"sync"
 )
+
+// ReadBody reads r's body, at most max bytes. When it cannot, it answers
+// (413 for a larger body, 400 otherwise), logs why under name, and returns
+// false.
+func ReadBody(rw http.ResponseWriter, r *http.Request, max int64, log *slog.Logger, name string) ([]byte, bool) {
+	tooLarge := func() {
+		log.Warn(name+": body too large", "remote", r.RemoteAddr, "max_bytes", max)
+		http.Error(rw, "body too large", http.StatusRequestEntityTooLarge)
+	}
+	if r.ContentLength > max {
+		tooLarge()
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, max))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			tooLarge()
+			return nil, false
+		}
+		log.Warn(name+": body not read", "remote", r.RemoteAddr, "error", err)
+		http.Error(rw, "body not read", http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
+
+// SameSecret compares two secrets in constant time, whatever their lengths;
+// an empty expected secret matches nothing.
+func SameSecret(got, want string) bool {
+	if want == "" {
+		return false
+	}
+	g, x := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], x[:]) == 1
+}
 
 // Config configures an Inbox.
 type Config[T any] struct {

@@ -287,3 +287,14 @@ func TestNewWithoutHandlePanics(t *testing.T) {
 	}()
 	inbox.New(inbox.Config[int]{})
 }
+
+func TestSameSecret(t *testing.T) {
+	for _, c := range []struct {
+		got, want string
+		same      bool
+	}{{"s3cret", "s3cret", true}, {"s3cret", "s3cre", false}, {"", "", false}, {"x", "", false}, {"", "x", false}} {
+		if inbox.SameSecret(c.got, c.want) != c.same {
+			t.Errorf("SameSecret(%q, %q) = %v", c.got, c.want, !c.same)
+		}
+	}
+}
