@@ -95,7 +95,11 @@ func line(msg string) int {
 
 func message(msg string) string {
 	msg = strings.TrimPrefix(lineRE.ReplaceAllString(msg, ""), "yaml: ")
-	return strings.ReplaceAll(msg, "!!", "")
+	msg = strings.ReplaceAll(msg, "!!", "")
+	if strings.HasSuffix(msg, "into time.Duration") {
+		msg += ": write a duration such as 30s, 15m or 24h"
+	}
+	return msg
 }
 
 // checkKeys reports every mapping key that t has no field for, walking

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heraldcli/herald/internal/strictyaml"
 )
@@ -77,5 +78,16 @@ func TestDecodeAndLookup(t *testing.T) {
 	}
 	if _, err := strictyaml.Decode("f.yaml", []byte("- a\n- b\n"), &d, "doc"); err == nil || !strings.Contains(err.Error(), "f.yaml:1: doc must be a YAML mapping") {
 		t.Fatalf("a list is not a mapping: %v", err)
+	}
+}
+
+func TestDurationErrorSaysHowToWriteOne(t *testing.T) {
+	t.Parallel()
+	var d struct {
+		Every time.Duration `yaml:"every"`
+	}
+	_, err := strictyaml.Decode("f.yaml", []byte("every: soon\n"), &d, "doc")
+	if err == nil || !strings.Contains(err.Error(), "f.yaml:1:") || !strings.Contains(err.Error(), "a duration such as 30s, 15m or 24h") {
+		t.Fatalf("duration error: %v", err)
 	}
 }
