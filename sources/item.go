@@ -37,4 +37,10 @@ type Result struct {
 	Validators  Validators
 	// Title is the feed's own title, when it has one.
 	Title string
+	// MinInterval is the shortest time the source asks to be left alone
+	// before the next fetch: the larger of the HTTP Cache-Control max-age
+	// and the feed's own <ttl>; 0 when it says nothing. A poller waits at
+	// least this long. Sources cap it at 24h, so that a garbage value
+	// cannot stop polling for ever.
+	MinInterval time.Duration
 }

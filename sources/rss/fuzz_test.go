@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heraldcli/herald/sources"
 	"github.com/heraldcli/herald/sources/rss"
@@ -40,6 +41,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("error %v wraps neither ErrNotFeed nor ErrMalformedFeed", err)
 			}
 			return
+		}
+		if res.MinInterval < 0 || res.MinInterval > 24*time.Hour {
+			t.Fatalf("MinInterval = %v, want 0…24h", res.MinInterval)
 		}
 		seen := map[string]bool{}
 		for i, it := range res.Items {

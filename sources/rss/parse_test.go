@@ -20,9 +20,11 @@ var update = flag.Bool("update", false, "rewrite testdata/feeds/*.golden.json fr
 // golden is what a fixture's .golden.json holds: the parsed feed, or the
 // error message for a body that does not parse.
 type golden struct {
-	Title string         `json:"title,omitempty"`
-	Items []sources.Item `json:"items"`
-	Error string         `json:"error,omitempty"`
+	Title string `json:"title,omitempty"`
+	// MinInterval is the feed's <ttl> as Parse reads it ("1h0m0s").
+	MinInterval string         `json:"min_interval,omitempty"`
+	Items       []sources.Item `json:"items"`
+	Error       string         `json:"error,omitempty"`
 }
 
 // fixtures returns every feed in testdata/feeds: a new case is a new file.
@@ -63,6 +65,9 @@ func TestParseGolden(t *testing.T) {
 			}
 			res, err := rss.Parse(body, fixtureBase(path))
 			got := golden{Title: res.Title, Items: res.Items}
+			if res.MinInterval != 0 {
+				got.MinInterval = res.MinInterval.String()
+			}
 			if got.Items == nil {
 				got.Items = []sources.Item{}
 			}
@@ -337,5 +342,41 @@ func TestParseGUIDPermalinkAsLink(t *testing.T) {
 	}
 	if res.Items[1].Link != "" || res.Items[1].Key != "id:post-10" {
 		t.Errorf("item 1 = %+v", res.Items[1])
+	}
+}
+
+// TestParseTTL pins how Parse reads an RSS <ttl> (minutes) into MinInterval.
+func TestParseTTL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		ttl  string
+		want time.Duration
+	}{
+		{"", 0},
+		{"1", time.Minute},
+		{"60", time.Hour},
+		{"1440", 24 * time.Hour},
+		{"1441", 24 * time.Hour},
+		{"9223372036854775807", 24 * time.Hour},
+		{"99999999999999999999", 0}, // out of int64: garbage
+		{"0", 0},
+		{"-30", 0},
+		{"1.5", 0},
+		{"60 minutes", 0},
+		{"soon", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ttl, func(t *testing.T) {
+			t.Parallel()
+			body := `<rss version="2.0"><channel><title>T</title><ttl>` + tt.ttl +
+				`</ttl><item><guid>1</guid></item></channel></rss>`
+			res, err := rss.Parse([]byte(body), "https://example.com/feed.xml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.MinInterval != tt.want {
+				t.Errorf("<ttl>%s</ttl>: MinInterval = %v, want %v", tt.ttl, res.MinInterval, tt.want)
+			}
+		})
 	}
 }

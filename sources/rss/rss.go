@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,7 +54,13 @@ func (s *Source) Fetch(ctx context.Context, prev sources.Validators) (sources.Re
 		return sources.Result{}, err
 	}
 	if resp.NotModified {
-		return sources.Result{NotModified: true, Validators: resp.Validators}, nil
+		// The feed's ttl is in the body a 304 does not send: only the
+		// headers say how long to wait this time.
+		return sources.Result{
+			NotModified: true,
+			Validators:  resp.Validators,
+			MinInterval: capInterval(resp.MaxAge),
+		}, nil
 	}
 	res, err := parse(resp.Body, resp.FinalURL, resp.ContentType)
 	if err != nil {
@@ -77,6 +84,13 @@ func (s *Source) Fetch(ctx context.Context, prev sources.Validators) (sources.Re
 		return sources.Result{}, err
 	}
 	res.Validators = resp.Validators
+	if resp.Status == 0 {
+		// A local file: re-reading it costs nobody anything, and its ttl
+		// was written for whoever polls it over HTTP.
+		res.MinInterval = 0
+	} else {
+		res.MinInterval = capInterval(max(res.MinInterval, resp.MaxAge))
+	}
 	return res, nil
 }
 
@@ -84,6 +98,8 @@ func (s *Source) Fetch(ctx context.Context, prev sources.Validators) (sources.Re
 // 1.1) document. baseURL is where it came from: relative links and images
 // are resolved against it (or, when it is not an http(s) URL, against the
 // feed's own link). Items come newest first, each with a non-empty Key.
+// MinInterval is the feed's RSS <ttl>, at most 24h; 0 when it has none or
+// it is not a positive whole number of minutes.
 //
 // A body that is not a feed returns a *sources.FetchError wrapping
 // sources.ErrNotFeed; a feed that cannot be parsed, one wrapping
@@ -95,7 +111,7 @@ func Parse(body []byte, baseURL string) (sources.Result, error) {
 func parse(body []byte, baseURL, contentType string) (sources.Result, error) {
 	data := toUTF8(body, contentType)
 
-	feed, text, err := parseFeed(data)
+	parsed, err := parseFeed(data)
 	if err != nil {
 		fe := &sources.FetchError{URL: baseURL, Err: err}
 		if errors.Is(err, sources.ErrNotFeed) {
@@ -110,6 +126,7 @@ func parse(body []byte, baseURL, contentType string) (sources.Result, error) {
 		}
 		return sources.Result{}, fe
 	}
+	feed, text := parsed.feed, parsed.text
 
 	base := httpURL(baseURL)
 	if base == nil {
@@ -120,7 +137,10 @@ func parse(body []byte, baseURL, contentType string) (sources.Result, error) {
 		}
 	}
 
-	res := sources.Result{Title: sources.PlainTitle(feed.Title)}
+	res := sources.Result{
+		Title:       sources.PlainTitle(feed.Title),
+		MinInterval: ttl(parsed.ttl),
+	}
 	seen := make(map[string]bool, len(feed.Items))
 	items := make([]sources.Item, 0, len(feed.Items))
 	for i, fi := range feed.Items {
@@ -149,50 +169,79 @@ func parse(body []byte, baseURL, contentType string) (sources.Result, error) {
 	return res, nil
 }
 
+// parsedFeed is a feed as gofeed translates it, with what herald reads from
+// the format's own parser that gofeed's universal Feed leaves out.
+type parsedFeed struct {
+	feed *gofeed.Feed
+	// text is per item, for a JSON Feed; nil for the others.
+	text []textFields
+	// ttl is an RSS feed's <ttl> as written: minutes, in theory.
+	ttl string
+}
+
 // parseFeed detects the format and parses data (UTF-8 by now) with the
 // matching gofeed parser. The parsers are called directly rather than
-// through gofeed.Parser, whose detection only looks at the first 4 KiB.
-func parseFeed(data []byte) (*gofeed.Feed, []textFields, error) {
+// through gofeed.Parser, whose detection only looks at the first 4 KiB and
+// whose universal Feed drops the RSS <ttl>.
+func parseFeed(data []byte) (parsedFeed, error) {
 	var (
-		feed *gofeed.Feed
+		out  parsedFeed
 		err  error
 		kind string
-		text []textFields
 	)
 	switch gofeed.DetectFeedType(bytes.NewReader(data)) {
 	case gofeed.FeedTypeRSS:
 		kind = "RSS"
 		var f *gorss.Feed
 		if f, err = (&gorss.Parser{}).Parse(bytes.NewReader(fixXMLBase(data))); err == nil {
-			feed, err = (&gofeed.DefaultRSSTranslator{}).Translate(f)
+			out.feed, err = (&gofeed.DefaultRSSTranslator{}).Translate(f)
+			out.ttl = f.TTL
 		}
 	case gofeed.FeedTypeAtom:
 		kind = "Atom"
 		var f *atom.Feed
 		if f, err = (&atom.Parser{}).Parse(bytes.NewReader(fixXMLBase(data))); err == nil {
-			feed, err = (&gofeed.DefaultAtomTranslator{}).Translate(f)
+			out.feed, err = (&gofeed.DefaultAtomTranslator{}).Translate(f)
 		}
 	case gofeed.FeedTypeJSON:
 		kind = "JSON Feed"
 		var normalized []byte
 		if normalized, err = normalizeJSONFeed(data); err != nil {
-			return nil, nil, err
+			return parsedFeed{}, err
 		}
 		var f *jsonfeed.Feed
 		if f, err = (&jsonfeed.Parser{}).Parse(bytes.NewReader(normalized)); err == nil {
-			feed, err = (&gofeed.DefaultJSONTranslator{}).Translate(f)
-			text = jsonTextFields(f)
+			out.feed, err = (&gofeed.DefaultJSONTranslator{}).Translate(f)
+			out.text = jsonTextFields(f)
 		}
 	default:
-		return nil, nil, sources.ErrNotFeed
+		return parsedFeed{}, sources.ErrNotFeed
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w (%s): %w", sources.ErrMalformedFeed, kind, err)
+		return parsedFeed{}, fmt.Errorf("%w (%s): %w", sources.ErrMalformedFeed, kind, err)
 	}
-	if feed == nil {
-		return nil, nil, fmt.Errorf("%w (%s): no feed", sources.ErrMalformedFeed, kind)
+	if out.feed == nil {
+		return parsedFeed{}, fmt.Errorf("%w (%s): no feed", sources.ErrMalformedFeed, kind)
 	}
-	return feed, text, nil
+	return out, nil
+}
+
+// maxInterval caps Result.MinInterval: a feed or server that asks for a
+// week's (or a year's) silence by mistake must not stop a campaign.
+const maxInterval = 24 * time.Hour
+
+func capInterval(d time.Duration) time.Duration {
+	return min(max(d, 0), maxInterval)
+}
+
+// ttl reads an RSS <ttl>, a whole number of minutes; 0 when it is missing,
+// not a number or not positive. It is capped at maxInterval.
+func ttl(raw string) time.Duration {
+	minutes, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
+	if err != nil || minutes <= 0 {
+		return 0
+	}
+	return time.Duration(min(minutes, int64(maxInterval/time.Minute))) * time.Minute
 }
 
 // textFields says which of an item's fields are plain text rather than
