@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,9 +25,12 @@ const (
 	// RateLimitPaused: the platform asked for a pause longer than MaxPause;
 	// the run is paused for a later resume.
 	RateLimitPaused Ending = "rate_limited"
-	// Aborted: the sender account is unusable (bad token); the run is
-	// aborted and resumable once that is fixed.
+	// Aborted: the sender account is unusable (bad token), or herald
+	// itself failed; the run is aborted and resumable once that is fixed.
 	Aborted Ending = "aborted"
+	// Waiting: every delivery due so far was attempted; the others are
+	// held until their time (local_time, quiet_hours) and the run waits.
+	Waiting Ending = "waiting"
 )
 
 // Result is the outcome of one dispatch of a run.
@@ -38,6 +42,9 @@ type Result struct {
 	Recovered int
 	// Reason explains an ending other than Completed.
 	Reason string
+	// NextDue, when the run is Waiting, is when its next held delivery
+	// falls due.
+	NextDue time.Time
 }
 
 // Progress reports a dispatch's progress: done of total deliveries.
@@ -62,10 +69,15 @@ func (o SendOptions) withDefaults() SendOptions {
 	defd(&o.MaxPause, 10*time.Minute)
 	defd(&o.LeaseTTL, 30*time.Second)
 	if o.Owner == "" {
-		host, _ := os.Hostname()
-		o.Owner = fmt.Sprintf("%s:%d:%x", host, os.Getpid(), rand.Uint32())
+		o.Owner = NewOwner()
 	}
 	return o
+}
+
+// NewOwner names this process for run leases: host, pid and a random part.
+func NewOwner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d:%x", host, os.Getpid(), rand.Uint32())
 }
 
 // Concurrency: enough calls in flight to keep every account at its rate
@@ -144,6 +156,9 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 		d.limiters[name] = newLimiter(ch.Limits())
 	}
 	d.w = newLedgerWriter(e.Store, run.ID, e.now, opts.Workers)
+	if e.FrequencyCap != nil && spec.Purpose == Promotional {
+		d.w.cap = e.FrequencyCap
+	}
 	go d.w.loop()
 
 	leaseDone := make(chan struct{})
@@ -160,7 +175,7 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 					d.release(cl)
 					continue
 				}
-				d.deliver(cl)
+				d.safeDeliver(cl)
 			}
 		}()
 	}
@@ -191,7 +206,17 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 			return res, fmt.Errorf("run %d: %w", run.ID, err)
 		}
 		if left := n.Pending + n.Sending; left > 0 {
-			state, ending, reason = RunPaused, Interrupted, fmt.Sprintf("%d deliveries not finished", left)
+			next, err := e.Store.NextDue(bg, run.ID)
+			if err != nil {
+				return res, fmt.Errorf("run %d: %w", run.ID, err)
+			}
+			if n.Sending == 0 && next.After(e.now()) {
+				state, ending = RunWaiting, Waiting
+				reason = fmt.Sprintf("%d deliveries held until their time; the next at %s", n.Pending, next.Format(time.RFC3339))
+				res.NextDue = next
+			} else {
+				state, ending, reason = RunPaused, Interrupted, fmt.Sprintf("%d deliveries not finished", left)
+			}
 		}
 	}
 	if err := e.Store.ReleaseRun(bg, run.ID, opts.Owner, state, reason, e.now()); err != nil {
@@ -268,7 +293,7 @@ func (d *dispatch) keepLease(done <-chan struct{}) {
 func (d *dispatch) claim(work chan<- Claim) error {
 	var after int64
 	for d.stopCtx.Err() == nil {
-		batch, err := d.e.Store.Pending(d.stopCtx, d.run.ID, after, d.opts.BatchSize)
+		batch, err := d.e.Store.Pending(d.stopCtx, d.run.ID, after, d.opts.BatchSize, d.e.now())
 		if err != nil {
 			if d.stopCtx.Err() != nil {
 				return nil
@@ -346,6 +371,23 @@ func (d *dispatch) count() {
 }
 
 // deliver attempts one delivery and records its outcome.
+// safeDeliver delivers cl; a panic (a bug in herald or an adapter) aborts
+// the run instead of the process: the delivery's outcome is unknown if its
+// request may have left, and it stays pending if it had not been marked.
+func (d *dispatch) safeDeliver(cl Claim) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		d.e.log().Error("herald crashed while sending; the run is aborted", "run", d.run.ID,
+			"delivery", cl.DeliveryID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		d.stop(&stopError{ending: Aborted, reason: fmt.Sprintf("herald crashed while sending delivery %d: %v", cl.DeliveryID, p)})
+		d.w.record(Outcome{DeliveryID: cl.DeliveryID, Marked: true, State: Unknown, Reason: "crashed", Error: fmt.Sprint(p)})
+	}()
+	d.deliver(cl)
+}
+
 func (d *dispatch) deliver(cl Claim) {
 	defer d.finishPart(cl)
 	if cl.after != nil {

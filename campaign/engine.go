@@ -32,6 +32,12 @@ type Engine struct {
 	Send       SendOptions
 	// Marketing enables Messenger's Marketing Messages API route.
 	Marketing bool
+	// Location is the workspace's time zone: the default of triggers,
+	// local_time and quiet_hours.
+	Location *time.Location
+	// FrequencyCap, when set, limits promotional runs per subscriber
+	// across campaigns.
+	FrequencyCap *FrequencyCap
 }
 
 // SendOptions tune the dispatcher; zero values take the defaults.
@@ -75,6 +81,9 @@ type Draft struct {
 	Source *SourceState
 	// NoNewItems is true when a sourced campaign has nothing new to send.
 	NoNewItems bool
+	// MinInterval is how long the source asked to be left alone before its
+	// next fetch (Cache-Control max-age, the feed's ttl); 0 when it did not.
+	MinInterval time.Duration
 	// Sample is the message rendered for the preview subscriber, per part.
 	Sample   []Message
 	Problems []LintProblem
@@ -193,6 +202,7 @@ func (e *Engine) pickItems(ctx context.Context, d *Draft) error {
 	if err != nil {
 		return &SourceError{Campaign: spec.Name, URL: spec.Source.URL, Err: err}
 	}
+	d.MinInterval = res.MinInterval
 	if res.NotModified {
 		d.NoNewItems = true
 		return nil
@@ -251,10 +261,15 @@ func (e *Engine) pickItems(ctx context.Context, d *Draft) error {
 	return nil
 }
 
-// Backfill is how many of the newest items the first run treats as new.
+// Backfill is how many of the newest items the first run treats as new: by
+// default max_items, one for mode each, and none for a watch (what the
+// source has when watching starts is not news).
 func (s *Spec) Backfill() int {
 	if s.Source != nil && s.Source.Backfill != nil {
 		return *s.Source.Backfill
+	}
+	if s.Trigger != nil && s.Trigger.Kind() == "watch" {
+		return 0
 	}
 	if s.Mode == Each {
 		return 1
@@ -277,6 +292,17 @@ func (e *SourceError) Unwrap() error { return e.Err }
 // Plan commits a run for the draft: its items, the consumed keys and one
 // pending delivery per recipient and part. See Store.Plan for the errors.
 func (e *Engine) Plan(ctx context.Context, d *Draft, trigger, key string) (Run, error) {
+	return e.plan(ctx, d, trigger, key, time.Time{})
+}
+
+// PlanSlot commits a run for the draft created by a schedule for slot; a
+// slot already decided is ErrDuplicateSlot.
+func (e *Engine) PlanSlot(ctx context.Context, d *Draft, trigger string, slot time.Time) (Run, error) {
+	return e.plan(ctx, d, trigger, "", slot)
+}
+
+func (e *Engine) plan(ctx context.Context, d *Draft, trigger, key string, slot time.Time) (Run, error) {
+	now := e.now()
 	return e.Store.Plan(ctx, PlanRequest{
 		Campaign:       d.Spec.Name,
 		Trigger:        trigger,
@@ -288,7 +314,9 @@ func (e *Engine) Plan(ctx context.Context, d *Draft, trigger, key string) (Run, 
 		Seen:           d.Seen,
 		Source:         d.Source,
 		Routes:         d.Spec.Routes(e.Marketing),
-		Now:            e.now(),
+		Slot:           slot,
+		DueAt:          d.Spec.DueAt(now, e.Location),
+		Now:            now,
 	})
 }
 

@@ -18,6 +18,8 @@ type ledgerWriter struct {
 	// enough marks make a batch worth committing at once; fewer wait up to
 	// markLinger for company. Each mark is still durable before its request.
 	enough int
+	// cap is the frequency cap applied as deliveries are marked, if any.
+	cap *FrequencyCap
 
 	mu   sync.Mutex
 	err  error
@@ -161,7 +163,7 @@ func (w *ledgerWriter) loop() {
 }
 
 func (w *ledgerWriter) commit(ops []ledgerOp) {
-	b := Batch{RunID: w.runID, At: w.now()}
+	b := Batch{RunID: w.runID, At: w.now(), Cap: w.cap}
 	for _, op := range ops {
 		if op.sending != 0 {
 			b.Sending = append(b.Sending, op.sending)

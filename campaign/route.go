@@ -26,6 +26,10 @@ const (
 // allows.
 const ReasonOutsideWindow = "outside_window"
 
+// ReasonFrequencyCap is the skip reason of a delivery the workspace's
+// frequency_cap held back.
+const ReasonFrequencyCap = "frequency_cap"
+
 // RecurringInterval is Meta's cap on legacy recurring notifications: one per
 // subscriber per 48 hours.
 const RecurringInterval = 48 * time.Hour

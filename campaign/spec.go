@@ -8,10 +8,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/heraldcli/herald/audience"
+	"github.com/heraldcli/herald/campaign/schedule"
 	"github.com/heraldcli/herald/internal/strictyaml"
 )
 
@@ -32,20 +34,33 @@ type Spec struct {
 	Name string `yaml:"-"`
 	File string `yaml:"-"`
 
-	Description    string           `yaml:"description"`
-	Channels       []string         `yaml:"channels"`
-	Audience       audience.Segment `yaml:"audience"`
-	Source         *SourceSpec      `yaml:"source"`
-	Mode           Mode             `yaml:"mode"`
-	MaxItems       int              `yaml:"max_items"`
-	MaxFailureRate *float64         `yaml:"max_failure_rate"`
+	Description string           `yaml:"description"`
+	Channels    []string         `yaml:"channels"`
+	Audience    audience.Segment `yaml:"audience"`
+	Source      *SourceSpec      `yaml:"source"`
+	Mode        Mode             `yaml:"mode"`
+	MaxItems    int              `yaml:"max_items"`
+	// MinItems makes a watched digest wait until this many new items
+	// have gathered, or MaxWait has passed since the first.
+	MinItems int           `yaml:"min_items"`
+	MaxWait  time.Duration `yaml:"max_wait"`
+	// Trigger makes the campaign run by itself under herald serve.
+	Trigger *TriggerSpec `yaml:"trigger"`
+	// LocalTime ("09:00") delivers to each subscriber at that time in
+	// their own time zone; QuietHours ("21:00-08:00") holds deliveries
+	// that would arrive inside until the period ends.
+	LocalTime      string   `yaml:"local_time"`
+	QuietHours     string   `yaml:"quiet_hours"`
+	MaxFailureRate *float64 `yaml:"max_failure_rate"`
 	// Purpose is promotional (the default) or utility; a utility campaign
 	// names the Messenger message Tag it may use outside the window.
 	Purpose Purpose     `yaml:"purpose"`
 	Tag     string      `yaml:"tag"`
 	Message MessageSpec `yaml:"message"`
 
-	root *yaml.Node
+	root      *yaml.Node
+	localTime *schedule.Clock
+	quiet     *schedule.Quiet
 }
 
 // Purpose says what a campaign's messages are, which decides the routes
@@ -245,6 +260,7 @@ func (s *Spec) validate(known []string, errs *errList) {
 		errs.add(s.Line("max_failure_rate"), "max_failure_rate must be between 0 and 1 (0.05 is 5%%)")
 	}
 	s.validatePurpose(errs)
+	s.validateSchedule(errs)
 	s.Message.validate(s, errs)
 }
 

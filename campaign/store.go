@@ -13,18 +13,24 @@ import (
 type RunState string
 
 const (
-	RunPlanning  RunState = "planning"
-	RunSending   RunState = "sending"
-	RunPaused    RunState = "paused"
+	RunPlanning RunState = "planning"
+	RunSending  RunState = "sending"
+	RunPaused   RunState = "paused"
+	// RunWaiting: every delivery due so far was attempted; the rest are held
+	// until their due time (local_time, quiet_hours).
+	RunWaiting   RunState = "waiting"
 	RunDone      RunState = "done"
 	RunCancelled RunState = "cancelled"
 	RunAborted   RunState = "aborted"
+	// RunSkipped records a scheduled slot that was not sent, with why in
+	// Error; it has no deliveries.
+	RunSkipped RunState = "skipped"
 )
 
 // Resumable reports whether a run in this state still has work that resume
 // can continue.
 func (s RunState) Resumable() bool {
-	return s == RunPlanning || s == RunSending || s == RunPaused || s == RunAborted
+	return s == RunPlanning || s == RunSending || s == RunPaused || s == RunWaiting || s == RunAborted
 }
 
 // DeliveryState is one recipient's state in a run: the ledger.
@@ -49,16 +55,19 @@ func (s DeliveryState) Terminal() bool {
 
 // Run is one execution of a campaign.
 type Run struct {
-	ID             int64          `json:"run_id"`
-	Campaign       string         `json:"campaign"`
-	Trigger        string         `json:"trigger"`
-	IdempotencyKey string         `json:"idempotency_key,omitempty"`
-	State          RunState       `json:"state"`
-	Items          []sources.Item `json:"items"`
-	Error          string         `json:"error,omitempty"`
-	CreatedAt      time.Time      `json:"created_at"`
-	StartedAt      time.Time      `json:"started_at,omitzero"`
-	FinishedAt     time.Time      `json:"finished_at,omitzero"`
+	ID             int64  `json:"run_id"`
+	Campaign       string `json:"campaign"`
+	Trigger        string `json:"trigger"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// Slot is the scheduled time the run was created for (zero for manual
+	// and CI runs): unique per campaign.
+	Slot       time.Time      `json:"slot,omitzero"`
+	State      RunState       `json:"state"`
+	Items      []sources.Item `json:"items"`
+	Error      string         `json:"error,omitempty"`
+	CreatedAt  time.Time      `json:"created_at"`
+	StartedAt  time.Time      `json:"started_at,omitzero"`
+	FinishedAt time.Time      `json:"finished_at,omitzero"`
 }
 
 // Counts summarises a run's ledger.
@@ -116,7 +125,30 @@ type PlanRequest struct {
 	Source *SourceState
 	// Routes says which Messenger routes beyond the window are open.
 	Routes RoutePolicy
-	Now    time.Time
+	// Slot, for a scheduled run, is the slot it is created for; a second
+	// run for the same campaign and slot is refused with ErrDuplicateSlot.
+	Slot time.Time
+	// DueAt, when set, says when deliveries to subscribers in a time zone
+	// (an IANA name, "" when the subscriber has none) may leave; a zero or
+	// past time means at once.
+	DueAt func(timezone string) time.Time
+	Now   time.Time
+}
+
+// SlotSkip records a scheduled slot that will not be sent.
+type SlotSkip struct {
+	Campaign string
+	Trigger  string
+	Slot     time.Time
+	Reason   string
+	Now      time.Time
+}
+
+// FrequencyCap limits how many promotional runs may reach one subscriber
+// within Per, across campaigns.
+type FrequencyCap struct {
+	Max int
+	Per time.Duration
 }
 
 // SourceState is what herald remembers about one campaign's source.
@@ -127,6 +159,9 @@ type SourceState struct {
 	// Initialized is false until the campaign's first run against this URL.
 	Initialized bool
 	FetchedAt   time.Time
+	// WaitingSince is when new items started waiting for a digest's
+	// min_items (zero: none are waiting).
+	WaitingSince time.Time
 }
 
 // Claim is a pending delivery with what the dispatcher needs to send it.
@@ -171,6 +206,10 @@ type Batch struct {
 	Sending  []int64
 	Outcomes []Outcome
 	At       time.Time
+	// Cap, when set, skips (reason frequency_cap) a delivery to mark whose
+	// subscriber other runs already reached Cap.Max times within Cap.Per,
+	// and counts the ones marked.
+	Cap *FrequencyCap
 }
 
 // SegmentCount is how many subscribers of a segment are on a channel in a status.
@@ -222,6 +261,24 @@ type Store interface {
 	RunByKey(ctx context.Context, campaign, key string) (Run, error)
 	// ActiveRun returns the campaign's unfinished run, or ErrNotFound.
 	ActiveRun(ctx context.Context, campaign string) (Run, error)
+	// SkipSlot records a slot that is not sent as a run in state skipped
+	// with the reason; ErrDuplicateSlot (with the existing run) when the
+	// slot was already decided.
+	SkipSlot(ctx context.Context, s SlotSkip) (Run, error)
+	// LastSlot returns the latest slot recorded for the campaign (sent or
+	// skipped), or the zero time.
+	LastSlot(ctx context.Context, campaign string) (time.Time, error)
+	// Consume records items as seen and the source's state without a run:
+	// what a watched source had before herald started watching it.
+	Consume(ctx context.Context, campaign string, seen []string, src *SourceState, now time.Time) error
+	// SetWaitingSince records since when new items of the campaign's source
+	// have been waiting (zero clears it).
+	SetWaitingSince(ctx context.Context, campaign, url string, since time.Time) error
+	// NextDue returns when the run's next held delivery falls due, or the
+	// zero time when none is held.
+	NextDue(ctx context.Context, runID int64) (time.Time, error)
+	// PruneContacts forgets frequency-cap contacts made before before.
+	PruneContacts(ctx context.Context, before time.Time) (int, error)
 	// Runs lists runs, newest first.
 	Runs(ctx context.Context, f RunFilter) ([]Run, error)
 	// Counts summarises a run's ledger.
@@ -249,8 +306,9 @@ type Store interface {
 	RequeueUnknown(ctx context.Context, runID int64, now time.Time) (int, error)
 
 	// Pending returns up to limit pending deliveries of the run with id >
-	// afterID, in id order, with their subscribers as they are now.
-	Pending(ctx context.Context, runID, afterID int64, limit int) ([]Claim, error)
+	// afterID that are due at or before due, in id order, with their
+	// subscribers as they are now.
+	Pending(ctx context.Context, runID, afterID int64, limit int, due time.Time) ([]Claim, error)
 	// Apply commits a batch of ledger writes in one transaction and returns
 	// the ids it moved to sending (a row no longer pending is left alone).
 	// A delivery to mark whose subscriber is no longer subscribed is
@@ -272,6 +330,9 @@ var (
 	ErrRunActive = errors.New("campaign has an unfinished run")
 	// ErrDuplicateKey means the idempotency key was already used.
 	ErrDuplicateKey = errors.New("idempotency key already used")
+	// ErrDuplicateSlot means the campaign's slot already has a run (or a
+	// recorded skip): another process decided it first.
+	ErrDuplicateSlot = errors.New("slot already decided")
 	// ErrRunBusy means another herald process holds the run.
 	ErrRunBusy = errors.New("run is being sent by another herald process")
 	// ErrRunFinished means the run has ended and cannot be resumed.

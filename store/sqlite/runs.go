@@ -14,6 +14,21 @@ import (
 	"github.com/heraldcli/herald/sources"
 )
 
+// activeStates are the states of a campaign's one unfinished run.
+const activeStates = "('planning','sending','paused','waiting','aborted')"
+
+// slotConflict returns a RunConflict when the campaign's slot already has a run.
+func slotConflict(ctx context.Context, tx *sql.Tx, camp string, slot time.Time) error {
+	r, err := queryRun(ctx, tx, "WHERE campaign = ? AND slot_at = ?", camp, ms(slot))
+	if err == nil {
+		return &campaign.RunConflict{Err: campaign.ErrDuplicateSlot, Run: r}
+	}
+	if errors.Is(err, campaign.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
 // Plan implements campaign.Store.
 func (s *Store) Plan(ctx context.Context, req campaign.PlanRequest) (campaign.Run, error) {
 	items, err := json.Marshal(nonNilItems(req.Items))
@@ -31,17 +46,26 @@ func (s *Store) Plan(ctx context.Context, req campaign.PlanRequest) (campaign.Ru
 				return err
 			}
 		}
-		if r, err := queryRun(ctx, tx, "WHERE campaign = ? AND state IN ('planning','sending','paused','aborted')", req.Campaign); err == nil {
+		if !req.Slot.IsZero() {
+			if err := slotConflict(ctx, tx, req.Campaign, req.Slot); err != nil {
+				errors.As(err, &conflict)
+				return err
+			}
+		}
+		if r, err := queryRun(ctx, tx, "WHERE campaign = ? AND state IN "+activeStates, req.Campaign); err == nil {
 			conflict = &campaign.RunConflict{Err: campaign.ErrRunActive, Run: r}
 			return conflict
 		} else if !errors.Is(err, campaign.ErrNotFound) {
 			return err
 		}
-		var key any
+		var key, slot any
 		if req.IdempotencyKey != "" {
 			key = req.IdempotencyKey
 		}
-		res, err := tx.ExecContext(ctx, q("InsertRun"), req.Campaign, req.Trigger, key, string(items), ms(req.Now))
+		if !req.Slot.IsZero() {
+			slot = ms(req.Slot)
+		}
+		res, err := tx.ExecContext(ctx, q("InsertRun"), req.Campaign, req.Trigger, key, slot, string(items), ms(req.Now))
 		if err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
@@ -71,16 +95,21 @@ func (s *Store) Plan(ctx context.Context, req campaign.PlanRequest) (campaign.Ru
 			// so planning memory does not grow with the audience.
 			route, rargs := routeExpr(req.Routes, req.Now, "parts.seq")
 			where, wargs := segmentWhere(req.Channels, []audience.Status{audience.Subscribed}, req.Segment)
+			due, dueArgs, err := dueExpr(ctx, tx, req, where, wargs)
+			if err != nil {
+				return err
+			}
 			stmt := `WITH RECURSIVE parts(seq) AS (SELECT 0 UNION ALL SELECT seq + 1 FROM parts WHERE seq + 1 < ?)
-INSERT INTO deliveries (run_id, subscriber_id, seq, channel, route, state, reason, finished_at)
+INSERT INTO deliveries (run_id, subscriber_id, seq, channel, route, state, reason, finished_at, due_at)
 SELECT ?, id, seq, channel, route,
     CASE route WHEN 'none' THEN 'skipped' ELSE 'pending' END,
     CASE route WHEN 'none' THEN '` + campaign.ReasonOutsideWindow + `' ELSE '' END,
-    CASE route WHEN 'none' THEN ? ELSE 0 END
-FROM (SELECT s.id AS id, parts.seq AS seq, s.channel AS channel, ` + route + ` AS route
+    CASE route WHEN 'none' THEN ? ELSE 0 END, due
+FROM (SELECT s.id AS id, parts.seq AS seq, s.channel AS channel, ` + route + ` AS route, ` + due + ` AS due
       FROM parts, subscribers s LEFT JOIN optins o ON o.subscriber_id = s.id
-      WHERE ` + where + ` ORDER BY parts.seq, s.id)`
+      WHERE ` + where + ` ORDER BY due, parts.seq, s.id)`
 			all := append([]any{req.Parts, runID, ms(req.Now)}, rargs...)
+			all = append(all, dueArgs...)
 			if _, err := tx.ExecContext(ctx, stmt, append(all, wargs...)...); err != nil {
 				return fmt.Errorf("plan deliveries: %w", err)
 			}
@@ -104,6 +133,39 @@ FROM (SELECT s.id AS id, parts.seq AS seq, s.channel AS channel, ` + route + ` A
 	return s.Run(ctx, runID)
 }
 
+// dueExpr is the SQL expression of a delivery's due time: 0 (at once)
+// unless the request holds deliveries per time zone, in which case the due
+// time of each time zone among the segment's members is computed here and
+// looked up per row.
+func dueExpr(ctx context.Context, tx *sql.Tx, req campaign.PlanRequest, where string, wargs []any) (string, []any, error) {
+	if req.DueAt == nil {
+		return "0", nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT s.timezone FROM subscribers s WHERE "+where, wargs...)
+	if err != nil {
+		return "", nil, fmt.Errorf("plan deliveries: time zones: %w", err)
+	}
+	defer rows.Close()
+	dues := map[string]int64{}
+	for rows.Next() {
+		var tz string
+		if err := rows.Scan(&tz); err != nil {
+			return "", nil, err
+		}
+		if at := req.DueAt(tz); at.After(req.Now) {
+			dues[tz] = ms(at)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", nil, err
+	}
+	b, err := json.Marshal(dues)
+	if err != nil {
+		return "", nil, err
+	}
+	return "COALESCE((SELECT z.value FROM json_each(?) z WHERE z.key = s.timezone), 0)", []any{string(b)}, nil
+}
+
 func nonNilItems(items []sources.Item) []sources.Item {
 	if items == nil {
 		return []sources.Item{}
@@ -117,13 +179,14 @@ type querier interface {
 
 func scanRun(sc interface{ Scan(...any) error }) (campaign.Run, error) {
 	var (
-		r                          campaign.Run
-		state, items               string
-		created, started, finished int64
+		r                                campaign.Run
+		state, items                     string
+		slot, created, started, finished int64
 	)
-	if err := sc.Scan(&r.ID, &r.Campaign, &r.Trigger, &r.IdempotencyKey, &state, &items, &r.Error, &created, &started, &finished); err != nil {
+	if err := sc.Scan(&r.ID, &r.Campaign, &r.Trigger, &r.IdempotencyKey, &slot, &state, &items, &r.Error, &created, &started, &finished); err != nil {
 		return r, err
 	}
+	r.Slot = fromMS(slot)
 	r.State = campaign.RunState(state)
 	if err := json.Unmarshal([]byte(items), &r.Items); err != nil {
 		return r, fmt.Errorf("decode items of run %d: %w", r.ID, err)
@@ -152,7 +215,7 @@ func (s *Store) RunByKey(ctx context.Context, camp, key string) (campaign.Run, e
 
 // ActiveRun implements campaign.Store.
 func (s *Store) ActiveRun(ctx context.Context, camp string) (campaign.Run, error) {
-	return queryRun(ctx, s.r, "WHERE campaign = ? AND state IN ('planning','sending','paused','aborted')", camp)
+	return queryRun(ctx, s.r, "WHERE campaign = ? AND state IN "+activeStates, camp)
 }
 
 // Runs implements campaign.Store.
@@ -332,7 +395,7 @@ func (s *Store) RequeueUnknown(ctx context.Context, runID int64, now time.Time) 
 				return err
 			}
 		default: // done: it becomes resumable, if the campaign has no other active run
-			if other, err := queryRun(ctx, tx, "WHERE campaign = ? AND id != ? AND state IN ('planning','sending','paused','aborted')", r.Campaign, runID); err == nil {
+			if other, err := queryRun(ctx, tx, "WHERE campaign = ? AND id != ? AND state IN "+activeStates, r.Campaign, runID); err == nil {
 				return &campaign.RunConflict{Err: campaign.ErrRunActive, Run: other}
 			} else if !errors.Is(err, campaign.ErrNotFound) {
 				return err
@@ -353,8 +416,8 @@ func (s *Store) RequeueUnknown(ctx context.Context, runID int64, now time.Time) 
 }
 
 // Pending implements campaign.Store.
-func (s *Store) Pending(ctx context.Context, runID, afterID int64, limit int) ([]campaign.Claim, error) {
-	rows, err := s.r.QueryContext(ctx, q("Pending"), runID, afterID, limit)
+func (s *Store) Pending(ctx context.Context, runID, afterID int64, limit int, due time.Time) ([]campaign.Claim, error) {
+	rows, err := s.r.QueryContext(ctx, q("Pending"), runID, afterID, ms(due), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read pending deliveries: %w", err)
 	}
@@ -426,8 +489,24 @@ func (s *Store) Apply(ctx context.Context, b campaign.Batch) (campaign.ApplyResu
 			if res.Stopped, err = returnedIDs(tx.StmtContext(ctx, s.skipStopped).QueryContext(ctx, at, b.RunID, string(sending))); err != nil {
 				return fmt.Errorf("skip stopped subscribers: %w", err)
 			}
+			if b.Cap != nil {
+				capped, err := returnedIDs(tx.QueryContext(ctx, q("SkipCapped"), at, b.RunID, string(sending), ms(b.At.Add(-b.Cap.Per)), b.Cap.Max))
+				if err != nil {
+					return fmt.Errorf("apply the frequency cap: %w", err)
+				}
+				res.Stopped = append(res.Stopped, capped...)
+			}
 			if res.Marked, err = returnedIDs(tx.StmtContext(ctx, s.markSending).QueryContext(ctx, at, b.RunID, string(sending))); err != nil {
 				return fmt.Errorf("mark deliveries sending: %w", err)
+			}
+			if b.Cap != nil && len(res.Marked) > 0 {
+				marked, err := json.Marshal(res.Marked)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, q("RecordContacts"), at, string(marked)); err != nil {
+					return fmt.Errorf("count contacts for the frequency cap: %w", err)
+				}
 			}
 		}
 		return nil
@@ -477,4 +556,94 @@ func applySubscriberEffects(ctx context.Context, tx *sql.Tx, o campaign.Outcome,
 		}
 	}
 	return nil
+}
+
+// SkipSlot implements campaign.Store.
+func (s *Store) SkipSlot(ctx context.Context, sk campaign.SlotSkip) (campaign.Run, error) {
+	var id int64
+	var conflict *campaign.RunConflict
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := slotConflict(ctx, tx, sk.Campaign, sk.Slot); err != nil {
+			errors.As(err, &conflict)
+			return err
+		}
+		res, err := tx.ExecContext(ctx, q("InsertSkippedSlot"), sk.Campaign, sk.Trigger, ms(sk.Slot), sk.Reason, ms(sk.Now), ms(sk.Now))
+		if err != nil {
+			return fmt.Errorf("record skipped slot: %w", err)
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if conflict != nil {
+		return conflict.Run, conflict
+	}
+	if err != nil {
+		return campaign.Run{}, err
+	}
+	return s.Run(ctx, id)
+}
+
+// LastSlot implements campaign.Store.
+func (s *Store) LastSlot(ctx context.Context, camp string) (time.Time, error) {
+	var v int64
+	if err := s.r.QueryRowContext(ctx, q("LastSlot"), camp).Scan(&v); err != nil {
+		return time.Time{}, fmt.Errorf("read last slot of %s: %w", camp, err)
+	}
+	return fromMS(v), nil
+}
+
+// NextDue implements campaign.Store.
+func (s *Store) NextDue(ctx context.Context, runID int64) (time.Time, error) {
+	var v int64
+	if err := s.r.QueryRowContext(ctx, q("NextDue"), runID).Scan(&v); err != nil {
+		return time.Time{}, fmt.Errorf("read next due delivery of run %d: %w", runID, err)
+	}
+	return fromMS(v), nil
+}
+
+// Consume implements campaign.Store.
+func (s *Store) Consume(ctx context.Context, camp string, seen []string, src *campaign.SourceState, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if len(seen) > 0 {
+			stmt, err := tx.PrepareContext(ctx, q("MarkSeen"))
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for _, k := range seen {
+				if _, err := stmt.ExecContext(ctx, camp, k, 0, ms(now)); err != nil {
+					return fmt.Errorf("mark item seen: %w", err)
+				}
+			}
+		}
+		if src != nil {
+			if _, err := tx.ExecContext(ctx, q("SaveSourceState"), camp, src.URL, src.Validators.ETag,
+				src.Validators.LastModified, ms(now)); err != nil {
+				return fmt.Errorf("save source state: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// SetWaitingSince implements campaign.Store.
+func (s *Store) SetWaitingSince(ctx context.Context, camp, u string, since time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, q("SetWaitingSince"), ms(since), camp, u)
+		return err
+	})
+}
+
+// PruneContacts implements campaign.Store.
+func (s *Store) PruneContacts(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q("PruneContacts"), ms(before))
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return int(n), err
 }

@@ -359,15 +359,15 @@ func (s *Store) AddressOwner(ctx context.Context, channel, address string) (int6
 // SourceState implements campaign.Store.
 func (s *Store) SourceState(ctx context.Context, camp, u string) (campaign.SourceState, error) {
 	st := campaign.SourceState{Campaign: camp, URL: u}
-	var fetched int64
-	err := s.r.QueryRowContext(ctx, q("SourceState"), camp, u).Scan(&st.Validators.ETag, &st.Validators.LastModified, &fetched)
+	var fetched, waiting int64
+	err := s.r.QueryRowContext(ctx, q("SourceState"), camp, u).Scan(&st.Validators.ETag, &st.Validators.LastModified, &fetched, &waiting)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, nil
 	}
 	if err != nil {
 		return st, fmt.Errorf("read source state: %w", err)
 	}
-	st.Initialized, st.FetchedAt = true, fromMS(fetched)
+	st.Initialized, st.FetchedAt, st.WaitingSince = true, fromMS(fetched), fromMS(waiting)
 	return st, nil
 }
 

@@ -243,7 +243,7 @@ func testStopMidRun(t *testing.T, s Store) {
 	ctx := context.Background()
 	must(s.Upsert(ctx, []audience.Subscriber{sub("telegram", "1"), sub("telegram", "2")}, t0))(t)
 	run := plan(t, s, campaign.PlanRequest{Campaign: "c", Channels: []string{"telegram"}, Parts: 1, Now: t0})
-	claims := must(s.Pending(ctx, run.ID, 0, 10))(t)
+	claims := must(s.Pending(ctx, run.ID, 0, 10, farFuture))(t)
 	must(s.Stop(ctx, inbound("2", "stop", t0), audience.Unsubscribed))(t)
 	res := must(s.Apply(ctx, campaign.Batch{RunID: run.ID, At: t0, Sending: []int64{claims[0].DeliveryID, claims[1].DeliveryID}}))(t)
 	if !slices.Equal(res.Marked, []int64{claims[0].DeliveryID}) || !slices.Equal(res.Stopped, []int64{claims[1].DeliveryID}) {

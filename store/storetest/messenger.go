@@ -41,7 +41,7 @@ func routesAt(t *testing.T, s Store, camp string, now time.Time, p campaign.Rout
 		t.Errorf("RouteCounts predicted %v, Plan planned %v", predicted, planned)
 	}
 	out := map[string][]string{}
-	for _, cl := range must(s.Pending(ctx, run.ID, 0, 1000))(t) {
+	for _, cl := range must(s.Pending(ctx, run.ID, 0, 1000, farFuture))(t) {
 		r := cl.Route
 		if (r == campaign.RouteRecurring || r == campaign.RouteMarketing) && cl.Token == "" {
 			t.Errorf("%s: route %s claimed without its token", cl.Subscriber.Address, r)
@@ -163,7 +163,7 @@ func testWindowAndReceipts(t *testing.T, s Store) {
 	}
 	run := plan(t, s, campaign.PlanRequest{Campaign: "r", Channels: []string{"messenger"}, Parts: 3, Now: t0.Add(time.Minute)})
 	must(s.AcquireRun(ctx, run.ID, "A", t0, time.Minute))(t)
-	claims := must(s.Pending(ctx, run.ID, 0, 10))(t)
+	claims := must(s.Pending(ctx, run.ID, 0, 10, farFuture))(t)
 	if len(claims) != 6 {
 		t.Fatalf("%d claims", len(claims))
 	}

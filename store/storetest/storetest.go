@@ -29,6 +29,9 @@ type Opener func(t *testing.T) Store
 
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
+// farFuture is a due time every planned delivery has reached.
+var farFuture = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+
 func sub(ch, addr string, tags ...string) audience.Subscriber {
 	return audience.Subscriber{Channel: ch, Address: addr, Name: "N" + addr, Locale: "en", Tags: tags,
 		Status: audience.Subscribed, Consent: audience.Consent{At: t0.Add(-time.Hour), Source: "import", Ref: "a.csv"}}
@@ -52,6 +55,10 @@ func Exercise(t *testing.T, open Opener) {
 	t.Run("Links", func(t *testing.T) { t.Parallel(); testLinks(t, open(t)) })
 	t.Run("AudienceEvents", func(t *testing.T) { t.Parallel(); testAudienceEvents(t, open(t)) })
 	t.Run("StopMidRun", func(t *testing.T) { t.Parallel(); testStopMidRun(t, open(t)) })
+	t.Run("Slots", func(t *testing.T) { t.Parallel(); testSlots(t, open(t)) })
+	t.Run("Held", func(t *testing.T) { t.Parallel(); testHeld(t, open(t)) })
+	t.Run("FrequencyCap", func(t *testing.T) { t.Parallel(); testFrequencyCap(t, open(t)) })
+	t.Run("Consume", func(t *testing.T) { t.Parallel(); testConsume(t, open(t)) })
 }
 
 // must(f())(t) fails the test when f returned an error.
@@ -228,7 +235,7 @@ func testPlan(t *testing.T, s Store) {
 	if !st.Initialized || st.Validators.ETag != `"v1"` {
 		t.Fatalf("source state: %+v", st)
 	}
-	claims := must(s.Pending(ctx, run.ID, 0, 10))(t)
+	claims := must(s.Pending(ctx, run.ID, 0, 10, farFuture))(t)
 	if len(claims) != 2 || claims[0].Seq != 0 || claims[1].Seq != 1 || claims[0].Subscriber.Address != "1" ||
 		!slices.Equal(claims[0].Subscriber.Tags, []string{"blog"}) {
 		t.Fatalf("pending: %+v", claims)
@@ -290,7 +297,7 @@ func testLease(t *testing.T, s Store) {
 	if n := must(s.AcquireRun(ctx, run.ID, "A", t0, time.Minute))(t); n != 0 {
 		t.Fatalf("recovered %d on a fresh run", n)
 	}
-	claims := must(s.Pending(ctx, run.ID, 0, 10))(t)
+	claims := must(s.Pending(ctx, run.ID, 0, 10, farFuture))(t)
 	marked := must(s.Apply(ctx, campaign.Batch{RunID: run.ID, At: t0, Sending: []int64{claims[0].DeliveryID, claims[1].DeliveryID}}))(t).Marked
 	if len(marked) != 2 {
 		t.Fatalf("marked %v", marked)
@@ -343,8 +350,8 @@ func testLedger(t *testing.T, s Store) {
 	must(s.Upsert(ctx, subs, t0))(t)
 	run := plan(t, s, campaign.PlanRequest{Campaign: "c", Channels: []string{"telegram"}, Parts: 1})
 	must(s.AcquireRun(ctx, run.ID, "A", t0, time.Minute))(t)
-	page1 := must(s.Pending(ctx, run.ID, 0, 3))(t)
-	page2 := must(s.Pending(ctx, run.ID, page1[2].DeliveryID, 3))(t)
+	page1 := must(s.Pending(ctx, run.ID, 0, 3, farFuture))(t)
+	page2 := must(s.Pending(ctx, run.ID, page1[2].DeliveryID, 3, farFuture))(t)
 	if len(page1) != 3 || len(page2) != 2 {
 		t.Fatalf("pages %d and %d", len(page1), len(page2))
 	}
@@ -397,7 +404,7 @@ func testLedger(t *testing.T, s Store) {
 		t.Fatalf("migrated address not recorded: %v", byAddr)
 	}
 	// A reverted delivery is pending again for a resume.
-	if p := must(s.Pending(ctx, run.ID, 0, 10))(t); len(p) != 1 || p[0].DeliveryID != ids[4] {
+	if p := must(s.Pending(ctx, run.ID, 0, 10, farFuture))(t); len(p) != 1 || p[0].DeliveryID != ids[4] {
 		t.Fatalf("pending after revert: %+v", p)
 	}
 	// An unmarked outcome applies to a pending delivery; a marked one may
@@ -461,7 +468,7 @@ func finishWithUnknowns(t *testing.T, s Store, camp string) campaign.Run {
 	ctx := context.Background()
 	run := plan(t, s, campaign.PlanRequest{Campaign: camp, Channels: []string{"telegram"}, Parts: 1})
 	must(s.AcquireRun(ctx, run.ID, "A", t0, time.Minute))(t)
-	claims := must(s.Pending(ctx, run.ID, 0, 10))(t)
+	claims := must(s.Pending(ctx, run.ID, 0, 10, farFuture))(t)
 	var ids []int64
 	var outs []campaign.Outcome
 	for i, c := range claims {

@@ -17,12 +17,15 @@ UPDATE subscribers SET name = ?, locale = ?, timezone = ?, tags = ?,
 WHERE id = ?;
 
 -- name: SourceState
-SELECT etag, last_modified, fetched_at FROM source_state WHERE campaign = ? AND url = ?;
+SELECT etag, last_modified, fetched_at, waiting_since FROM source_state WHERE campaign = ? AND url = ?;
+
+-- name: SetWaitingSince
+UPDATE source_state SET waiting_since = ? WHERE campaign = ? AND url = ?;
 
 -- name: SaveSourceState
 INSERT INTO source_state (campaign, url, etag, last_modified, fetched_at) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (campaign, url) DO UPDATE SET etag = excluded.etag,
-    last_modified = excluded.last_modified, fetched_at = excluded.fetched_at;
+    last_modified = excluded.last_modified, fetched_at = excluded.fetched_at, waiting_since = 0;
 
 -- name: ItemSeen
 SELECT 1 FROM items_seen WHERE campaign = ? AND key = ?;
@@ -32,14 +35,24 @@ INSERT INTO items_seen (campaign, key, run_id, seen_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (campaign, key) DO NOTHING;
 
 -- name: InsertRun
-INSERT INTO runs (campaign, trigger, idempotency_key, state, items, created_at)
-VALUES (?, ?, ?, 'planning', ?, ?);
+INSERT INTO runs (campaign, trigger, idempotency_key, slot_at, state, items, created_at)
+VALUES (?, ?, ?, ?, 'planning', ?, ?);
+
+-- name: InsertSkippedSlot
+INSERT INTO runs (campaign, trigger, slot_at, state, error, created_at, finished_at)
+VALUES (?, ?, ?, 'skipped', ?, ?, ?);
+
+-- name: LastSlot
+SELECT COALESCE(MAX(slot_at), 0) FROM runs WHERE campaign = ? AND slot_at IS NOT NULL;
+
+-- name: NextDue
+SELECT COALESCE(MIN(due_at), 0) FROM deliveries WHERE run_id = ? AND state = 'pending';
 
 -- name: PlanDone
 UPDATE runs SET state = 'sending' WHERE id = ?;
 
 -- name: RunColumns
-SELECT id, campaign, trigger, COALESCE(idempotency_key, ''), state, items, error,
+SELECT id, campaign, trigger, COALESCE(idempotency_key, ''), COALESCE(slot_at, 0), state, items, error,
     created_at, started_at, finished_at FROM runs
 
 -- name: Counts
@@ -85,14 +98,14 @@ WHERE run_id = ? AND state = 'unknown';
 
 -- name: ReopenRun
 UPDATE runs SET state = 'paused', finished_at = 0, error = 'unknown deliveries requeued'
-WHERE id = ? AND state NOT IN ('planning', 'sending', 'paused', 'aborted');
+WHERE id = ? AND state NOT IN ('planning', 'sending', 'paused', 'waiting', 'aborted');
 
 -- name: Pending
 SELECT d.id, d.seq, d.route, s.id, s.channel, s.address, s.name, s.locale, s.timezone, s.tags, s.status,
     s.last_inbound_at, s.window_until, CASE WHEN o.status = 'active' THEN o.token ELSE '' END
 FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
     LEFT JOIN optins o ON o.subscriber_id = d.subscriber_id AND d.route IN ('recurring', 'marketing')
-WHERE d.run_id = ? AND d.state = 'pending' AND d.id > ?
+WHERE d.run_id = ? AND d.state = 'pending' AND d.id > ? AND d.due_at <= ?
 ORDER BY d.id LIMIT ?;
 
 -- name: MarkSending
@@ -111,6 +124,26 @@ UPDATE deliveries SET state = 'skipped',
 WHERE +run_id = ? AND +state = 'pending' AND id IN (SELECT value FROM json_each(?))
   AND (SELECT status FROM subscribers WHERE id = deliveries.subscriber_id) <> 'subscribed'
 RETURNING id;
+
+-- name: SkipCapped
+-- With a frequency cap: before a batch is marked, a delivery whose
+-- subscriber other runs reached cap times within the period is skipped.
+-- Parameters: now, run, ids (JSON), period start, cap. A run that already
+-- reached the subscriber (an earlier part) goes on.
+UPDATE deliveries SET state = 'skipped', reason = 'frequency_cap', finished_at = ?1
+WHERE +run_id = ?2 AND +state = 'pending' AND id IN (SELECT value FROM json_each(?3))
+  AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.subscriber_id = deliveries.subscriber_id AND c.run_id = ?2)
+  AND (SELECT COUNT(*) FROM contacts c WHERE c.subscriber_id = deliveries.subscriber_id AND c.at > ?4) >= ?5
+RETURNING id;
+
+-- name: RecordContacts
+-- Counts the marked deliveries (a JSON array of ids) for the frequency cap.
+INSERT INTO contacts (subscriber_id, run_id, at)
+SELECT subscriber_id, run_id, ? FROM deliveries WHERE id IN (SELECT value FROM json_each(?))
+ON CONFLICT (subscriber_id, run_id) DO NOTHING;
+
+-- name: PruneContacts
+DELETE FROM contacts WHERE at < ?;
 
 -- name: RecordOutcomes
 -- Records a batch of outcomes, a JSON array of objects, in one statement.
