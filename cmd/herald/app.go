@@ -97,8 +97,10 @@ func openApp(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOSt
 		OpenSource: func(s *campaign.SourceSpec) (campaign.Source, error) {
 			return &rss.Source{URL: a.sourceURL(s.URL), Client: fetcher}, nil
 		},
-		Log:  a.log,
-		Send: send,
+		Log:          a.log,
+		Send:         send,
+		Location:     a.ws.Location(),
+		FrequencyCap: a.ws.Config.FrequencyCap.cap(),
 	}
 	return a, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/heraldcli/herald/audience"
 	"github.com/heraldcli/herald/campaign"
 	"github.com/heraldcli/herald/campaign/markup"
+	"github.com/heraldcli/herald/internal/wait"
 	"github.com/heraldcli/herald/reporting"
 	"github.com/heraldcli/herald/sources"
 )
@@ -254,7 +255,7 @@ func sendRun(ctx context.Context, cmd *cobra.Command, o *sendOptions, io *IOStre
 			fmt.Fprintf(io.ErrOut, "idempotency key %q was already used by run %d (%s): nothing sent\n", o.key, run.ID, run.State)
 			return rep.existing(ctx, run)
 		case err == nil:
-			return rep.resume(ctx, spec, run)
+			return rep.follow(ctx, spec, run)
 		case !errors.Is(err, campaign.ErrNotFound):
 			return err
 		}
@@ -340,8 +341,11 @@ func sendRun(ctx context.Context, cmd *cobra.Command, o *sendOptions, io *IOStre
 	var conflict *campaign.RunConflict
 	if errors.As(err, &conflict) {
 		// Another process planned first: follow its run.
-		if errors.Is(err, campaign.ErrDuplicateKey) || !conflict.Run.State.Resumable() {
+		if !conflict.Run.State.Resumable() {
 			return rep.existing(ctx, conflict.Run)
+		}
+		if errors.Is(err, campaign.ErrDuplicateKey) {
+			return rep.follow(ctx, spec, conflict.Run)
 		}
 		return rep.resume(ctx, spec, conflict.Run)
 	}
@@ -671,7 +675,7 @@ func (r *runReporter) dispatch(ctx context.Context, spec *campaign.Spec, run cam
 		bar.Finish()
 	}
 	if errors.Is(err, campaign.ErrRunBusy) {
-		return invalidf("run %d is being sent by another herald process right now; wait for it, or resume after it stops", run.ID)
+		return invalidf("run %d is being sent by another herald process right now; wait for it, or resume after it stops: %w", run.ID, err)
 	}
 	if err != nil {
 		return err
@@ -686,12 +690,50 @@ func (r *runReporter) dispatch(ctx context.Context, spec *campaign.Spec, run cam
 	case campaign.Interrupted:
 		fmt.Fprintf(r.io.ErrOut, "run %d paused: %s\nresume it with: herald campaign resume %d\n", run.ID, res.Reason, run.ID)
 		return silentExit(exitInterrupted)
+	case campaign.Waiting:
+		fmt.Fprintf(r.io.ErrOut, "run %d waiting: %s (local_time, quiet_hours)\nherald serve sends them when they fall due; or run herald campaign resume %d then\n",
+			run.ID, res.Reason, run.ID)
+		return nil
 	case campaign.RateLimitPaused, campaign.Aborted:
 		fmt.Fprintf(r.io.ErrOut, "run %d %s: %s\nresume it with: herald campaign resume %d\n", run.ID, res.Run.State, res.Reason, run.ID)
 		return silentExit(exitRunFailed)
 	}
 	return r.checkFailures(res.Counts)
 }
+
+// follow sends on the run an idempotency key already created. While another
+// herald process sends it (the same CI job started twice), it waits for that
+// process and then prints the run's report and exit code, sending nothing;
+// if that process died, its lease expires and this one finishes the run.
+func (r *runReporter) follow(ctx context.Context, spec *campaign.Spec, run campaign.Run) error {
+	if err := r.a.ready(spec); err != nil {
+		return err
+	}
+	told := false
+	for {
+		err := r.dispatch(ctx, spec, run)
+		if !errors.Is(err, campaign.ErrRunBusy) {
+			return err
+		}
+		if !told {
+			fmt.Fprintf(r.io.ErrOut, "run %d of this idempotency key is being sent by another herald process: waiting for it\n", run.ID)
+			told = true
+		}
+		if err := wait.Sleep(ctx, followPoll); err != nil {
+			return silentExit(exitInterrupted)
+		}
+		if run, err = r.a.store.Run(ctx, run.ID); err != nil {
+			return err
+		}
+		if !run.State.Resumable() {
+			fmt.Fprintf(r.io.ErrOut, "idempotency key %q was used by run %d (%s): nothing sent by this process\n", run.IdempotencyKey, run.ID, run.State)
+			return r.existing(ctx, run)
+		}
+	}
+}
+
+// followPoll is how often follow looks at the other process's run.
+const followPoll = 500 * time.Millisecond
 
 // existing prints a finished run's report with the exit code it earned.
 func (r *runReporter) existing(ctx context.Context, run campaign.Run) error {

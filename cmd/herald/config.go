@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/heraldcli/herald/campaign"
 	"github.com/heraldcli/herald/internal/strictyaml"
 )
 
@@ -24,8 +25,12 @@ type Config struct {
 	Messenger MessengerConfig `yaml:"messenger" mapstructure:"messenger"`
 	Storage   StorageConfig   `yaml:"storage" mapstructure:"storage"`
 	Serve     ServeConfig     `yaml:"serve" mapstructure:"serve"`
-	// Timezone is the workspace's IANA time zone (default UTC).
+	// Timezone is the workspace's IANA time zone (default UTC): the zone
+	// of triggers, local_time and quiet_hours that name none.
 	Timezone string `yaml:"timezone" mapstructure:"timezone"`
+	// FrequencyCap limits promotional messages per subscriber across
+	// campaigns (max 0: no cap).
+	FrequencyCap FrequencyCapConfig `yaml:"frequency_cap" mapstructure:"frequency_cap"`
 	// Automations are message templates, read from herald.yaml only (not
 	// from the environment).
 	Automations AutomationsConfig `yaml:"automations" mapstructure:"-"`
@@ -74,6 +79,13 @@ type ServeConfig struct {
 	Addr string `yaml:"addr" mapstructure:"addr"`
 }
 
+// FrequencyCapConfig is at most Max promotional runs reaching one
+// subscriber within Per, across all campaigns.
+type FrequencyCapConfig struct {
+	Max int           `yaml:"max" mapstructure:"max"`
+	Per time.Duration `yaml:"per" mapstructure:"per"`
+}
+
 // StorageConfig says where herald keeps its state.
 type StorageConfig struct {
 	Path string `yaml:"path" mapstructure:"path"`
@@ -95,6 +107,8 @@ var configDefaults = map[string]any{
 	"serve.addr":                   "127.0.0.1:8080",
 	"storage.path":                 ".herald/herald.db",
 	"timezone":                     "UTC",
+	"frequency_cap.max":            0,
+	"frequency_cap.per":            "24h",
 }
 
 // configFlags are the global flags that override configuration keys.
@@ -113,6 +127,23 @@ type Workspace struct {
 	// the lines of errors about automations.
 	File string
 	root *yaml.Node
+}
+
+// Location is the workspace's time zone (validated when it was loaded).
+func (w *Workspace) Location() *time.Location {
+	loc, err := time.LoadLocation(w.Config.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// cap is the campaign engine's frequency cap, nil when there is none.
+func (c FrequencyCapConfig) cap() *campaign.FrequencyCap {
+	if c.Max <= 0 {
+		return nil
+	}
+	return &campaign.FrequencyCap{Max: c.Max, Per: c.Per}
 }
 
 // Path resolves p against the workspace folder.
@@ -196,6 +227,9 @@ func loadWorkspace(dirFlag string, flags *pflag.FlagSet, io *IOStreams) (*Worksp
 	}
 	if _, err := time.LoadLocation(cfg.Timezone); err != nil {
 		return nil, fmt.Errorf("%w: timezone %q is not an IANA time zone name (e.g. Europe/Rome)", errConfig, cfg.Timezone)
+	}
+	if fc := cfg.FrequencyCap; fc.Max < 0 || fc.Max > 0 && fc.Per <= 0 {
+		return nil, fmt.Errorf("%w: frequency_cap: max must be 0 (no cap) or more, and per a positive duration (e.g. max: 2, per: 24h)", errConfig)
 	}
 	cfg.Automations = strict.Automations
 	return &Workspace{Dir: dir, Config: cfg, File: rel, root: root}, nil

@@ -55,6 +55,7 @@ records every recipient's outcome in a ledger, so no one is messaged twice.`,
 		newSandboxCmd(io),
 		newServeCmd(g, io),
 		newChannelsCmd(g, io),
+		newScheduleCmd(g, io),
 	)
 	groupCmd(root)
 	for _, c := range root.Commands() {

@@ -15,8 +15,15 @@ func newServeCmd(g *globalOptions, io *IOStreams) *cobra.Command {
 	var addr string
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the long-lived process: inbound events, automatic replies, health checks",
-		Long: `Receives what people do and applies it to the audience: /start (or Messenger's Get
+		Short: "Run the long-lived process: schedules, watched sources, inbound events, automatic replies",
+		Long: `Runs the campaigns that have a trigger: cron and at slots fire exactly once each
+(a restart, a DST change or a second herald on the same database cannot fire a slot
+twice; missed slots follow the campaign's catchup and max_delay), watched sources are
+polled politely and their new items sent, and deliveries held for local_time or
+quiet_hours go out when they fall due. Each decision is logged; herald schedule list
+shows what comes next.
+
+Receives what people do and applies it to the audience: /start (or Messenger's Get
 Started, or a marketing opt-in) subscribes them and sends the welcome, /stop or a stop
 keyword unsubscribes them and sends the goodbye once, blocking the bot marks them
 blocked, and any other message gets the default reply at most once per period
@@ -49,6 +56,9 @@ HERALD_MESSENGER_VERIFY_TOKEN). SIGTERM or Ctrl-C drains what was received and e
 }
 
 func serveRun(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOStreams, addr string) error {
+	if g.logLevel == "" {
+		g.logLevel = "info" // serve's log is the record of what it decided
+	}
 	a, err := openApp(ctx, cmd, g, io, true)
 	if err != nil {
 		return err
@@ -64,6 +74,10 @@ func serveRun(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOS
 	if err != nil {
 		return err
 	}
+	sched, err := a.newScheduler()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return invalidf("serve: cannot listen on %s: %v", addr, err)
@@ -75,6 +89,8 @@ func serveRun(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOS
 		ln.Close()
 		return err
 	}
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- sched.Run(recvCtx) }()
 	srv := &http.Server{Handler: in.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -84,12 +100,15 @@ func serveRun(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOS
 	case err := <-served:
 		failed = fmt.Errorf("serve: %w", err)
 	case failed = <-fatal:
+	case err := <-schedDone:
+		failed = fmt.Errorf("scheduler: %w", err)
 	case <-ctx.Done():
 	}
 	stopRecv()
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	err = errors.Join(failed, srv.Shutdown(shut), in.close(shut))
+	sched.Wait() // dispatches stop claiming and record what was in flight
 	fmt.Fprintln(io.ErrOut, "herald serve: stopped")
 	return err
 }
