@@ -66,6 +66,7 @@ type Scheduler struct {
 	mu      sync.Mutex
 	entries []*entry
 	started time.Time
+	pruned  time.Time
 	wg      sync.WaitGroup
 }
 
@@ -226,7 +227,24 @@ func (s *Scheduler) Step(ctx context.Context) []Decision {
 		}
 		out = append(out, s.stepCampaign(ctx, e)...)
 	}
+	s.prune(ctx)
 	return out
+}
+
+// prune forgets, once an hour, the frequency cap's contacts older than its
+// period: they can no longer hold anyone back.
+func (s *Scheduler) prune(ctx context.Context) {
+	limit := s.Engine.FrequencyCap
+	now := s.now()
+	if limit == nil || now.Sub(s.pruned) < time.Hour {
+		return
+	}
+	s.pruned = now
+	if n, err := s.Engine.Store.PruneContacts(ctx, now.Add(-limit.Per)); err != nil {
+		s.log().Warn("could not prune the frequency cap's old contacts", "err", err)
+	} else if n > 0 {
+		s.log().Debug("pruned the frequency cap's old contacts", "contacts", n)
+	}
 }
 
 // stepCampaign handles one campaign; a panic in it (a template, a source
