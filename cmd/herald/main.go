@@ -1,5 +1,5 @@
 // Command herald sends broadcast campaigns to opted-in subscribers on
-// Telegram, from campaign files kept in git.
+// Telegram and Messenger, from campaign files kept in git.
 package main
 
 import "os"

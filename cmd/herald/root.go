@@ -15,7 +15,7 @@ func newRootCmd(io *IOStreams) *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{
 		Use:   "herald",
-		Short: "Broadcast campaigns to opted-in Telegram subscribers, from files kept in git",
+		Short: "Broadcast campaigns to opted-in Telegram and Messenger subscribers, from files kept in git",
 		Long: `herald sends broadcast campaigns to people who opted in. Campaigns are YAML files
 in a workspace (a folder with herald.yaml); herald reads their sources (RSS, Atom,
 JSON Feed), renders the messages, sends them within the platform's limits, and
