@@ -394,14 +394,7 @@ func (s *Scheduler) fire(ctx context.Context, e *entry, slot schedule.Slot, now 
 	spec := e.spec
 	draft, err := s.Engine.Prepare(ctx, spec)
 	if err != nil {
-		s.mu.Lock()
-		e.failures++
-		retryAt := now.Add(s.backoff(e))
-		var fe *sources.FetchError
-		if errors.As(err, &fe) && fe.RetryAfter > 0 {
-			retryAt = later(retryAt, now.Add(fe.RetryAfter))
-		}
-		s.mu.Unlock()
+		retryAt := now.Add(s.failed(e, err))
 		if retryAt.Sub(slot.At) <= spec.Trigger.Delay() {
 			s.mu.Lock()
 			e.retryAt = retryAt
@@ -455,6 +448,20 @@ func joinReason(a, b string) string {
 	return a + "; " + b
 }
 
+// failed counts a failure to prepare e and returns how long to wait before
+// the next attempt: the backoff, or the source's Retry-After if longer.
+func (s *Scheduler) failed(e *entry, err error) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.failures++
+	wait := s.backoff(e)
+	var fe *sources.FetchError
+	if errors.As(err, &fe) && fe.RetryAfter > wait {
+		wait = fe.RetryAfter
+	}
+	return wait
+}
+
 // backoff is how long to wait after e's source failed failures times:
 // 30s doubling, at most an hour (for a watch, at least its interval).
 func (s *Scheduler) backoff(e *entry) time.Duration {
@@ -484,13 +491,8 @@ func (s *Scheduler) poll(ctx context.Context, e *entry, now time.Time) []Decisio
 	}
 	draft, err := s.Engine.Prepare(ctx, spec)
 	if err != nil {
+		wait := s.failed(e, err)
 		s.mu.Lock()
-		e.failures++
-		wait := s.backoff(e)
-		var fe *sources.FetchError
-		if errors.As(err, &fe) && fe.RetryAfter > wait {
-			wait = fe.RetryAfter
-		}
 		e.nextPoll = now.Add(wait)
 		s.mu.Unlock()
 		return []Decision{s.decide(Decision{Campaign: spec.Name, Action: Failed,

@@ -72,23 +72,8 @@ func (s *Store) Plan(ctx context.Context, req campaign.PlanRequest) (campaign.Ru
 		if runID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		if len(req.Seen) > 0 {
-			stmt, err := tx.PrepareContext(ctx, q("MarkSeen"))
-			if err != nil {
-				return err
-			}
-			defer stmt.Close()
-			for _, k := range req.Seen {
-				if _, err := stmt.ExecContext(ctx, req.Campaign, k, runID, ms(req.Now)); err != nil {
-					return fmt.Errorf("mark item seen: %w", err)
-				}
-			}
-		}
-		if src := req.Source; src != nil {
-			if _, err := tx.ExecContext(ctx, q("SaveSourceState"), req.Campaign, src.URL, src.Validators.ETag,
-				src.Validators.LastModified, ms(req.Now)); err != nil {
-				return fmt.Errorf("save source state: %w", err)
-			}
+		if err := consume(ctx, tx, req.Campaign, req.Seen, runID, req.Source, req.Now); err != nil {
+			return err
 		}
 		if req.Parts > 0 && len(req.Channels) > 0 {
 			// One statement: SQLite streams the segment into the ledger,
@@ -603,27 +588,31 @@ func (s *Store) NextDue(ctx context.Context, runID int64) (time.Time, error) {
 
 // Consume implements campaign.Store.
 func (s *Store) Consume(ctx context.Context, camp string, seen []string, src *campaign.SourceState, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if len(seen) > 0 {
-			stmt, err := tx.PrepareContext(ctx, q("MarkSeen"))
-			if err != nil {
-				return err
-			}
-			defer stmt.Close()
-			for _, k := range seen {
-				if _, err := stmt.ExecContext(ctx, camp, k, 0, ms(now)); err != nil {
-					return fmt.Errorf("mark item seen: %w", err)
-				}
+	return s.tx(ctx, func(tx *sql.Tx) error { return consume(ctx, tx, camp, seen, 0, src, now) })
+}
+
+// consume records the keys seen (by run runID, 0 for none) and the
+// source's state: what a plan, or a watch's first poll, takes from a source.
+func consume(ctx context.Context, tx *sql.Tx, camp string, seen []string, runID int64, src *campaign.SourceState, now time.Time) error {
+	if len(seen) > 0 {
+		stmt, err := tx.PrepareContext(ctx, q("MarkSeen"))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, k := range seen {
+			if _, err := stmt.ExecContext(ctx, camp, k, runID, ms(now)); err != nil {
+				return fmt.Errorf("mark item seen: %w", err)
 			}
 		}
-		if src != nil {
-			if _, err := tx.ExecContext(ctx, q("SaveSourceState"), camp, src.URL, src.Validators.ETag,
-				src.Validators.LastModified, ms(now)); err != nil {
-				return fmt.Errorf("save source state: %w", err)
-			}
+	}
+	if src != nil {
+		if _, err := tx.ExecContext(ctx, q("SaveSourceState"), camp, src.URL, src.Validators.ETag,
+			src.Validators.LastModified, ms(now)); err != nil {
+			return fmt.Errorf("save source state: %w", err)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // SetWaitingSince implements campaign.Store.
