@@ -6,6 +6,7 @@
 package fetch
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -81,6 +82,8 @@ type hostSlot struct {
 type Response struct {
 	// Status is the HTTP status (200…299, or 304); 0 for a local file.
 	Status int
+	// Header is the HTTP response's header; nil for a local file.
+	Header http.Header
 	// NotModified is true on a 304: Body is empty and Validators are the
 	// previous ones (updated by any the 304 carried).
 	NotModified bool
@@ -111,12 +114,35 @@ type Response struct {
 // wraps ErrTooLarge; a timeout wraps context.DeadlineExceeded; a network
 // failure wraps the net error. A cancelled ctx returns ctx's error, wrapped.
 func (c *Client) Get(ctx context.Context, rawURL string, prev sources.Validators) (*Response, error) {
+	var body []byte
+	resp, err := c.Stream(ctx, rawURL, prev, 0, func(_ *Response, r io.Reader) (err error) {
+		body, err = io.ReadAll(r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = body
+	return resp, nil
+}
+
+// Stream is Get for bodies too big to hold: instead of buffering the body,
+// it calls read with the response (Body nil) and a reader of the body as it
+// arrives, while the host's turn and the timeout still hold. maxBytes caps
+// the body (Client.MaxBytes when 0 or less): reading past it fails with an
+// error wrapping ErrTooLarge. read is not called on a 304 or an error
+// status. An error read returns is returned as is, unless it is a failure
+// to read the body, which becomes a *sources.FetchError like Get's.
+func (c *Client) Stream(ctx context.Context, rawURL string, prev sources.Validators, maxBytes int64, read func(*Response, io.Reader) error) (*Response, error) {
+	if maxBytes <= 0 {
+		maxBytes = c.maxBytes()
+	}
 	target, isFile, err := parseTarget(rawURL)
 	if err != nil {
 		return nil, &sources.FetchError{URL: rawURL, Err: err}
 	}
 	if isFile {
-		return c.getFile(ctx, rawURL, target.Path)
+		return c.streamFile(ctx, rawURL, target.Path, maxBytes, read)
 	}
 
 	release, err := c.acquire(ctx, hostKey(target))
@@ -155,6 +181,7 @@ func (c *Client) Get(ctx context.Context, rawURL string, prev sources.Validators
 
 	out := &Response{
 		Status:      resp.StatusCode,
+		Header:      resp.Header,
 		ContentType: resp.Header.Get("Content-Type"),
 		RetryAfter:  c.retryAfter(resp.Header.Get("Retry-After")),
 		MaxAge:      maxAge(resp.Header.Values("Cache-Control")),
@@ -189,37 +216,75 @@ func (c *Client) Get(ctx context.Context, rawURL string, prev sources.Validators
 		return nil, fe
 	}
 
-	limit := c.maxBytes()
-	if resp.ContentLength > limit {
-		return nil, c.tooLarge(rawURL, resp, limit)
+	if resp.ContentLength > maxBytes {
+		return nil, c.tooLarge(rawURL, out, maxBytes)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, &sources.FetchError{
-			URL: rawURL, Status: resp.StatusCode, ContentType: out.ContentType,
-			Err: fmt.Errorf("reading body: %w", c.ctxErr(ctx, err)),
-		}
-	}
-	if int64(len(body)) > limit {
-		return nil, c.tooLarge(rawURL, resp, limit)
-	}
-	out.Body = body
 	out.Validators = sources.Validators{
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),
 	}
+	body := &cappedReader{r: resp.Body, left: maxBytes}
+	if err := read(out, body); err != nil {
+		switch {
+		case body.over:
+			return nil, c.tooLarge(rawURL, out, maxBytes)
+		case body.err != nil:
+			return nil, &sources.FetchError{
+				URL: rawURL, Status: resp.StatusCode, ContentType: out.ContentType,
+				Err: fmt.Errorf("reading body: %w", c.ctxErr(ctx, body.err)),
+			}
+		}
+		return nil, err
+	}
 	return out, nil
 }
 
-func (c *Client) tooLarge(rawURL string, resp *http.Response, limit int64) error {
+// cappedReader reads at most left bytes and remembers why it stopped: over
+// when the body was longer, err when reading it failed.
+type cappedReader struct {
+	r    io.Reader
+	left int64
+	over bool
+	err  error
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.over {
+		return 0, ErrTooLarge
+	}
+	if c.left <= 0 {
+		// One byte more says whether the body really is too long.
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			c.over = true
+			return 0, ErrTooLarge
+		}
+		if err != nil && err != io.EOF {
+			c.err = err
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
+}
+
+func (c *Client) tooLarge(rawURL string, resp *Response, limit int64) error {
 	return &sources.FetchError{
-		URL: rawURL, Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"),
+		URL: rawURL, Status: resp.Status, ContentType: resp.ContentType,
 		Err: fmt.Errorf("%w: more than the %s limit", ErrTooLarge, formatBytes(limit)),
 	}
 }
 
-// getFile reads a local file with the same size cap as a body.
-func (c *Client) getFile(ctx context.Context, rawURL, path string) (*Response, error) {
+// streamFile reads a local file with the same size cap as a body.
+func (c *Client) streamFile(ctx context.Context, rawURL, path string, maxBytes int64, read func(*Response, io.Reader) error) (*Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &sources.FetchError{URL: rawURL, Err: err}
 	}
@@ -234,26 +299,32 @@ func (c *Client) getFile(ctx context.Context, rawURL, path string) (*Response, e
 		// A directory, a FIFO or /dev/stdin would fail or block forever.
 		return nil, &sources.FetchError{URL: rawURL, Err: fmt.Errorf("%s is not a regular file", path)}
 	}
-	limit := c.maxBytes()
-	body, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, &sources.FetchError{URL: rawURL, Err: err}
-	}
-	if int64(len(body)) > limit {
-		return nil, &sources.FetchError{
-			URL: rawURL,
-			Err: fmt.Errorf("%w: more than the %s limit", ErrTooLarge, formatBytes(limit)),
-		}
-	}
 	final := path
 	if abs, err := filepath.Abs(path); err == nil {
 		final = abs
 	}
-	return &Response{
-		Body:        body,
-		ContentType: http.DetectContentType(body),
+	// The content type is sniffed from the start of the file, as
+	// http.DetectContentType does, without reading it all first.
+	br := bufio.NewReaderSize(f, 512)
+	head, _ := br.Peek(512)
+	out := &Response{
+		ContentType: http.DetectContentType(head),
 		FinalURL:    (&url.URL{Scheme: "file", Path: filepath.ToSlash(final)}).String(),
-	}, nil
+	}
+	body := &cappedReader{r: br, left: maxBytes}
+	if err := read(out, body); err != nil {
+		switch {
+		case body.over:
+			return nil, &sources.FetchError{
+				URL: rawURL,
+				Err: fmt.Errorf("%w: more than the %s limit", ErrTooLarge, formatBytes(maxBytes)),
+			}
+		case body.err != nil:
+			return nil, &sources.FetchError{URL: rawURL, Err: body.err}
+		}
+		return nil, err
+	}
+	return out, nil
 }
 
 // parseTarget tells an http(s) URL from a local file: it returns the URL to

@@ -3,6 +3,8 @@ package fetch_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -473,5 +475,61 @@ func TestNetworkError(t *testing.T) {
 	fe := fetchErr(t, err)
 	if fe.Status != 0 || !strings.HasPrefix(err.Error(), url+"/feed: ") || strings.Contains(err.Error(), `Get "`) {
 		t.Errorf("error = %q", err)
+	}
+}
+
+// TestStream hands the body over as it arrives: read sees the first part
+// before the server sends the rest, a per-call cap overrides MaxBytes (for
+// HTTP and files alike), and read's own error comes back as it was.
+func TestStream(t *testing.T) {
+	t.Parallel()
+	sent := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Total-Pages", "7")
+		w.Write([]byte("first;"))
+		w.(http.Flusher).Flush()
+		<-sent // the client has read "first;" before the rest exists
+		w.Write([]byte("second"))
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(strings.Repeat("x", 4096))) })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c := &fetch.Client{MaxBytes: 1 << 20}
+
+	var got []byte
+	resp, err := c.Stream(t.Context(), srv.URL+"/slow", sources.Validators{}, 0, func(r *fetch.Response, body io.Reader) error {
+		if r.Header.Get("X-Total-Pages") != "7" || r.Body != nil {
+			t.Errorf("response in read: header %v, body %q", r.Header, r.Body)
+		}
+		buf := make([]byte, 6)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return err
+		}
+		close(sent)
+		rest, err := io.ReadAll(body)
+		got = append(buf, rest...)
+		return err
+	})
+	if err != nil || string(got) != "first;second" || resp.Status != 200 {
+		t.Fatalf("stream: %q, %v", got, err)
+	}
+
+	file := filepath.Join(t.TempDir(), "big.csv")
+	if err := os.WriteFile(file, []byte(strings.Repeat("y", 4096)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{srv.URL + "/big", file} {
+		_, err = c.Stream(t.Context(), u, sources.Validators{}, 1000, func(_ *fetch.Response, body io.Reader) error {
+			_, err := io.Copy(io.Discard, body)
+			return fmt.Errorf("decoding: %w", err)
+		})
+		if !errors.Is(err, fetch.ErrTooLarge) || !strings.Contains(err.Error(), "1000 bytes limit") {
+			t.Errorf("%s over the per-call cap: %v", u, err)
+		}
+	}
+	mine := errors.New("not a catalog")
+	if _, err := c.Stream(t.Context(), file, sources.Validators{}, 0, func(*fetch.Response, io.Reader) error { return mine }); err != mine {
+		t.Errorf("read's error came back as %v", err)
 	}
 }
