@@ -32,8 +32,8 @@ lint: ## fail on gofmt, go vet, staticcheck or go mod tidy changes
 	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go mod tidy would change go.mod/go.sum: run make tidy"; $(GO) mod tidy -diff; exit 1; }
 
 .PHONY: bench
-bench: ## run the benchmarks (send throughput vs bare net/http, planning memory)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -count 1 ./campaign/...
+bench: ## run the benchmarks (send throughput vs bare net/http, planning memory, catalog diff)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -count 1 ./campaign/... ./sources/catalog/
 
 .PHONY: fuzz
 fuzz: ## run each fuzz test for FUZZTIME
@@ -47,6 +47,8 @@ fuzz: ## run each fuzz test for FUZZTIME
 	$(GO) test -run '^$$' -fuzz FuzzParseUpdate -fuzztime $(FUZZTIME) ./channels/telegram/
 	$(GO) test -run '^$$' -fuzz FuzzParseEvents -fuzztime $(FUZZTIME) ./channels/messenger/
 	$(GO) test -run '^$$' -fuzz FuzzValidSignature -fuzztime $(FUZZTIME) ./channels/messenger/
+	for f in FuzzShopify FuzzWooCommerce FuzzMerchantXML FuzzMerchantText FuzzCSV FuzzJSON FuzzParsePrice; do \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./sources/catalog/ || exit 1; done
 
 .PHONY: tidy
 tidy: ## go mod tidy and gofmt
