@@ -108,17 +108,20 @@ func runes(s string) int { return utf8.RuneCountInString(s) }
 //     image and then the text;
 //   - video, audio or a file: the attachment, then the text and buttons;
 //   - a gallery: a carousel of cards, after the text when it does not fit;
+//   - product cards: the text, if any, and then one carousel with an
+//     element per card (see cards);
 //   - quick replies ride on the last message.
 //
 // compact is the same message as one Send API message, for the routes that
-// allow one notification (recurring and marketing).
+// allow one notification (recurring and marketing); for product cards it is
+// the carousel alone, without the text.
 func render(m campaign.Message) rendering {
 	var r rendering
 	text := strings.TrimSpace(markup.Parse(m.Text).Plain())
 	if n := runes(text); n > maxText {
 		r.add("message.text", "%d characters after rendering, Messenger allows %d", n, maxText)
 	}
-	btns := r.buttons(m.Buttons)
+	btns := r.buttons("message.buttons", m.Buttons)
 	title, subtitle, fits := headline(text)
 	buttonTmpl := func(t string) outMessage {
 		return outMessage{Attachment: &attachment{Type: "template", Payload: buttonTemplate{TemplateType: "button", Text: t, Buttons: btns}}}
@@ -169,6 +172,16 @@ func render(m campaign.Message) rendering {
 		}
 	}
 	switch {
+	case len(m.Cards) > 0:
+		if len(m.Media) > 0 || len(m.Buttons) > 0 {
+			r.add("message.cards", "a message with cards has no media or buttons of its own: put them on the cards")
+		}
+		if text != "" {
+			push(false, outMessage{Text: text})
+		}
+		carousel := generic(r.cards(m.Cards)...)
+		push(false, carousel)
+		r.compact = carousel
 	case len(m.Media) > 1:
 		if len(m.Media) > maxElements {
 			r.add("message.gallery", "%d images, a Messenger carousel shows at most %d", len(m.Media), maxElements)
@@ -266,13 +279,15 @@ func media(md campaign.Media) outMessage {
 	return outMessage{Attachment: &attachment{Type: string(md.Kind), Payload: mediaPayload{URL: md.URL, IsReusable: true}}}
 }
 
-func (r *rendering) buttons(in []campaign.Button) []button {
+// buttons checks and converts the buttons at field (message.buttons, or
+// message.cards.buttons for a card's).
+func (r *rendering) buttons(field string, in []campaign.Button) []button {
 	if len(in) > maxButtons {
-		r.add("message.buttons", "%d buttons, Messenger allows %d", len(in), maxButtons)
+		r.add(field, "%d buttons, Messenger allows %d", len(in), maxButtons)
 	}
 	var out []button
 	for i, b := range in {
-		field := fmt.Sprintf("message.buttons.%d", i)
+		field := fmt.Sprintf("%s.%d", field, i)
 		if strings.TrimSpace(b.Text) == "" {
 			r.add(field+".text", "button text is empty after rendering")
 		} else if n := runes(b.Text); n > maxButtonTitle {
@@ -296,6 +311,61 @@ func (r *rendering) buttons(in []campaign.Button) []button {
 		}
 	}
 	return out
+}
+
+// cards turns product cards into a carousel's elements, in order. A card's
+// title and subtitle are plain text; each is cut to Messenger's 80
+// characters with an ellipsis rather than refused, because the carousel
+// shows only about two lines of each anyway, and a product name or price
+// line from a feed that runs long must not hold up a scheduled campaign
+// (on Telegram, where there is room, the same card keeps its whole title).
+// A missing title, more than 10 cards, and an image or link that is not an
+// http(s) URL are problems. Tapping a card opens its link.
+//
+// A campaign's cards come from one template (message.cards), so the fields
+// of problems name the template's fields and the message says which card.
+func (r *rendering) cards(cards []campaign.Card) []element {
+	if len(cards) > maxElements {
+		r.add("message.cards", "%d cards, a Messenger carousel shows at most %d", len(cards), maxElements)
+	}
+	els := make([]element, 0, len(cards))
+	for i, c := range cards {
+		found := len(r.problems)
+		title := strings.TrimSpace(c.Title)
+		if title == "" {
+			r.add("message.cards.title", "the title is empty after rendering: a Messenger card needs one")
+		}
+		e := element{
+			Title:    truncate(title, maxTitle),
+			Subtitle: truncate(strings.TrimSpace(c.Subtitle), maxTitle),
+			ImageURL: c.Image,
+			Buttons:  r.buttons("message.cards.buttons", c.Buttons),
+		}
+		if c.Image != "" && !isHTTPURL(c.Image) {
+			r.add("message.cards.image", "%q is not an http(s) URL: Messenger fetches a card's image by URL", c.Image)
+		}
+		switch {
+		case isHTTPURL(c.Link):
+			e.DefaultAction = &defaultAction{Type: "web_url", URL: c.Link}
+		case c.Link != "":
+			r.add("message.cards.link", "%q is not an http(s) URL, which a Messenger card's link needs", c.Link)
+		}
+		for j := range r.problems[found:] {
+			p := &r.problems[found+j]
+			p.Message = cardName(i, title) + ": " + p.Message
+		}
+		els = append(els, e)
+	}
+	return els
+}
+
+// cardName says which card a problem is about: its number from 1, and the
+// start of its title.
+func cardName(i int, title string) string {
+	if title == "" {
+		return fmt.Sprintf("card %d", i+1)
+	}
+	return fmt.Sprintf("card %d (%q)", i+1, truncate(title, 30))
 }
 
 func (r *rendering) quickReplies(in []campaign.Button) []quickReply {

@@ -146,7 +146,11 @@ func TestMessengerSendSuccess(t *testing.T) {
 				`{"title":"Second","buttons":[{"type":"postback","title":"Save","payload":"SAVE_2"}]}]}}}}`,
 			Message{Text: "Ten tips\nand more", Plain: "Ten tips\nand more", MessagingType: "UPDATE", Route: "standard",
 				Media:   []Media{{Kind: "image", URL: "https://e.com/1.jpg", Caption: "Ten tips", MessageID: 1}},
-				Buttons: []Button{{Text: "Read", URL: "https://e.com/1"}, {Text: "Save", Callback: "SAVE_2", Row: 1}}}},
+				Buttons: []Button{{Text: "Read", URL: "https://e.com/1"}, {Text: "Save", Callback: "SAVE_2", Row: 1}},
+				Elements: []Element{
+					{Title: "Ten tips", Subtitle: "and more", Image: "https://e.com/1.jpg", Link: "https://e.com/1", Buttons: []Button{{Text: "Read", URL: "https://e.com/1"}}},
+					{Title: "Second", Buttons: []Button{{Text: "Save", Callback: "SAVE_2", Row: 1}}},
+				}}},
 		{"tag",
 			`{"recipient":{"id":"` + testPSID + `"},"messaging_type":"MESSAGE_TAG","tag":"ACCOUNT_UPDATE","message":{"text":"Your plan renews"}}`,
 			Message{Text: "Your plan renews", Plain: "Your plan renews", MessagingType: "MESSAGE_TAG", Tag: "ACCOUNT_UPDATE", Route: "tag"}},

@@ -394,6 +394,7 @@ func parseTemplate(p param, msg *Message) *graphError {
 		if apiErr != nil {
 			return apiErr
 		}
+		element := Element{Title: title, Subtitle: subtitle, Image: image}
 		if hasAction {
 			if _, apiErr := action.enum("type", true, "web_url"); apiErr != nil {
 				return apiErr
@@ -401,13 +402,16 @@ func parseTemplate(p param, msg *Message) *graphError {
 			if apiErr := action.only("type", "url"); apiErr != nil {
 				return apiErr
 			}
-			if _, apiErr := action.url("url", true); apiErr != nil {
+			if element.Link, apiErr = action.url("url", true); apiErr != nil {
 				return apiErr
 			}
 		}
+		stacked := len(msg.Buttons)
 		if apiErr := parseButtons(e, false, minElementButtons, msg); apiErr != nil {
 			return apiErr
 		}
+		element.Buttons = slices.Clone(msg.Buttons[stacked:])
+		msg.Elements = append(msg.Elements, element)
 		if i == 0 {
 			msg.Text = strings.TrimSuffix(title+"\n"+subtitle, "\n")
 			msg.Plain = msg.Text

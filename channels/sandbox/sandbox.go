@@ -148,6 +148,19 @@ type Message struct {
 	NotificationType string `json:"notification_type,omitempty"`
 	// QuickReplies are the quick replies' titles.
 	QuickReplies []string `json:"quick_replies,omitempty"`
+	// Elements are a generic template's elements (its cards), in order.
+	Elements []Element `json:"elements,omitempty"`
+}
+
+// Element is one element of a Messenger generic template: a card of a carousel.
+type Element struct {
+	Title    string `json:"title"`
+	Subtitle string `json:"subtitle,omitempty"`
+	Image    string `json:"image,omitempty"` // image_url
+	// Link is the default_action's URL: where tapping the card goes.
+	Link string `json:"link,omitempty"`
+	// Buttons are the element's own buttons (also in the Message's Buttons).
+	Buttons []Button `json:"buttons,omitempty"`
 }
 
 // Media is a photo, video, audio file or document of a message.

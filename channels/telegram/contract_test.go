@@ -141,6 +141,18 @@ func contractMessages() map[string]campaign.Message {
 		}
 		return m
 	}
+	cards := func(n int, buttons []campaign.Button) []campaign.Card {
+		var cards []campaign.Card
+		for i := range n {
+			cards = append(cards, campaign.Card{Title: fmt.Sprintf("Item <%d> & co", i), Subtitle: "€9.99\nin stock",
+				Image: fmt.Sprintf("https://example.com/%d.jpg", i), Link: fmt.Sprintf("https://example.com/p?i=%d&x=<y>", i), Buttons: buttons})
+		}
+		return cards
+	}
+	mixed := cards(3, btns)
+	mixed[1].Image, mixed[2].Link = "", "tg://resolve?domain=shop"
+	noImages := cards(2, nil)
+	noImages[0].Image, noImages[1].Image = "", ""
 	return map[string]campaign.Message{
 		"text":                 {Text: "**Hi** <there> & [link](https://example.com/x_(y))"},
 		"text and buttons":     {Text: "Hi", Buttons: btns},
@@ -153,6 +165,13 @@ func contractMessages() map[string]campaign.Message {
 		"file":                 {Text: "f", Media: []campaign.Media{{Kind: campaign.File, URL: "https://example.com/f.pdf"}}},
 		"gallery with caption": {Text: "album", Media: img(3)},
 		"gallery and buttons":  {Text: "album", Media: img(10), Buttons: btns},
+
+		// Product cards, in both layouts.
+		"cards each":            {Text: "**New**", Cards: mixed},
+		"cards each, no text":   {Cards: cards(10, btns), CardLayout: campaign.CardsEach, DisableLinkPreview: true},
+		"cards album":           {Text: "**New**", Cards: cards(10, nil), CardLayout: campaign.CardsAlbum},
+		"cards album, 1 image":  {Cards: append(cards(1, nil), noImages...), CardLayout: campaign.CardsAlbum},
+		"cards album, no image": {Text: "New", Cards: noImages, CardLayout: campaign.CardsAlbum},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -109,6 +110,8 @@ func isGroup(addr string) bool {
 // Telegram allows: text alone; one media with the text as caption and the
 // buttons; or, when the text is longer than a caption or the media is a
 // gallery with buttons, the media first and then the text with the buttons.
+// Product cards follow the text in their layout (see cardRequests). An
+// error wraps campaign.ErrInvalidMessage when lint finds a problem.
 func (c *Channel) Prepare(to campaign.Recipient, m campaign.Message) ([]campaign.Call, error) {
 	tmpl, err := c.bodies.Get(m, c.encode)
 	if err != nil {
@@ -134,7 +137,7 @@ type preparedCall struct {
 func (c *Channel) encode(m campaign.Message) ([]preparedCall, error) {
 	doc := markup.Parse(m.Text)
 	length := TextLength(doc)
-	if probs := lint(m, length); len(probs) > 0 {
+	if probs := lint(m, doc); len(probs) > 0 {
 		return nil, fmt.Errorf("%w: %s", campaign.ErrInvalidMessage, probs[0])
 	}
 	html := HTML(doc)
@@ -152,14 +155,16 @@ func (c *Channel) encode(m campaign.Message) ([]preparedCall, error) {
 		return nil
 	}
 	text := func() error {
-		sm := sendMessage{ChatID: placeholderID, Text: html, ParseMode: "HTML", ReplyMarkup: kb, AllowPaidBroadcast: paid}
-		if m.DisableLinkPreview {
-			sm.LinkPreviewOptions = &linkPreview{IsDisabled: true}
-		}
-		return add("sendMessage", sm)
+		return add("sendMessage", newSendMessage(html, kb, m.DisableLinkPreview, paid))
 	}
 	var err error
 	switch {
+	case len(m.Cards) > 0:
+		for _, r := range cardRequests(m, doc, paid) {
+			if err = add(r.method, r.body); err != nil {
+				break
+			}
+		}
 	case len(m.Media) == 0:
 		err = text()
 	case len(m.Media) == 1:
@@ -198,6 +203,15 @@ func (c *Channel) encode(m campaign.Message) ([]preparedCall, error) {
 	return out, nil
 }
 
+// newSendMessage is a sendMessage of html with the keyboard kb.
+func newSendMessage(html string, kb *inlineKeyboard, noPreview, paid bool) sendMessage {
+	sm := sendMessage{ChatID: placeholderID, Text: html, ParseMode: "HTML", ReplyMarkup: kb, AllowPaidBroadcast: paid}
+	if noPreview {
+		sm.LinkPreviewOptions = &linkPreview{IsDisabled: true}
+	}
+	return sm
+}
+
 func keyboard(buttons []campaign.Button) *inlineKeyboard {
 	if len(buttons) == 0 {
 		return nil
@@ -214,17 +228,23 @@ var fileIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{20,}$`)
 
 // Lint implements campaign.Channel: Telegram's limits, checked offline.
 func (c *Channel) Lint(m campaign.Message) []campaign.Problem {
-	return lint(m, TextLength(markup.Parse(m.Text)))
+	return lint(m, markup.Parse(m.Text))
 }
 
-// lint checks m, whose text is length long as Telegram counts it.
-func lint(m campaign.Message, length int) []campaign.Problem {
-	var out []campaign.Problem
-	add := func(field, format string, args ...any) {
-		out = append(out, campaign.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
+// problems collects lint findings.
+type problems []campaign.Problem
+
+func (p *problems) add(field, format string, args ...any) {
+	*p = append(*p, campaign.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// lint checks m, whose text parses to doc.
+func lint(m campaign.Message, doc markup.Doc) []campaign.Problem {
+	var out problems
+	add := out.add
+	length := TextLength(doc)
 	switch {
-	case length == 0 && len(m.Media) == 0:
+	case length == 0 && len(m.Media) == 0 && len(m.Cards) == 0:
 		add("message.text", "the message is empty after rendering: Telegram needs text or media")
 	case length > maxTextLength:
 		add("message.text", "%d characters after rendering, Telegram allows %d", length, maxTextLength)
@@ -248,8 +268,19 @@ func lint(m campaign.Message, length int) []campaign.Problem {
 	if len(m.Media) > 1 && len(m.Buttons) > 0 && length == 0 {
 		add("message.text", "a Telegram album cannot carry buttons: herald sends them with the text after it, so the message needs text")
 	}
-	for i, b := range m.Buttons {
-		field := fmt.Sprintf("message.buttons.%d", i)
+	lintButtons(&out, "message.buttons", m.Buttons)
+	if len(m.Cards) > 0 {
+		lintCards(&out, m, doc)
+	}
+	return out
+}
+
+// lintButtons checks the buttons at field (message.buttons, or
+// message.cards.buttons for a card's).
+func lintButtons(out *problems, field string, buttons []campaign.Button) {
+	add := out.add
+	for i, b := range buttons {
+		field := fmt.Sprintf("%s.%d", field, i)
 		if strings.TrimSpace(b.Text) == "" {
 			add(field+".text", "button text is empty after rendering")
 		}
@@ -268,10 +299,190 @@ func lint(m campaign.Message, length int) []campaign.Problem {
 			add(field, "the button has no url or callback after rendering")
 		}
 	}
-	return out
 }
 
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// maxCards is how many product cards one message may hold: as many as an
+// album has pictures, so that both layouts show every card.
+const maxCards = maxMediaGroupItems
+
+// request is one Bot API call before it is encoded.
+type request struct {
+	method string
+	body   any
+}
+
+// cardRequests are the calls that show m's product cards, after its text
+// (intro), in m.CardLayout. Telegram has no carousel, so:
+//
+//   - CardsEach (the default): the text, if any, as a message; then per
+//     card a photo captioned with the card (see cardCaption) and its buttons
+//     under it, or, for a card without an image, a message of the caption
+//     and the buttons (its link's preview, unless the campaign turns
+//     previews off, stands in for the picture);
+//   - CardsAlbum: the cards' images as one album without captions (one
+//     photo when only one card has an image, nothing when none has), then
+//     one message of the text and a list of the cards (see albumText),
+//     without a link preview, which would repeat the first card's picture.
+//     An album and a list have no room for a card's buttons: lint reports
+//     cards with buttons in this layout rather than drop them unseen.
+func cardRequests(m campaign.Message, intro markup.Doc, paid bool) []request {
+	var out []request
+	if m.CardLayout == campaign.CardsAlbum {
+		var images []string
+		for _, card := range m.Cards {
+			if card.Image != "" {
+				images = append(images, card.Image)
+			}
+		}
+		switch len(images) {
+		case 0:
+		case 1:
+			out = append(out, request{"sendPhoto", sendMedia{ChatID: placeholderID, Photo: images[0], AllowPaidBroadcast: paid}})
+		default:
+			g := sendMediaGroup{ChatID: placeholderID, AllowPaidBroadcast: paid}
+			for _, img := range images {
+				g.Media = append(g.Media, inputMedia{Type: "photo", Media: img})
+			}
+			out = append(out, request{"sendMediaGroup", g})
+		}
+		list := HTML(albumText(intro, m.Cards))
+		return append(out, request{"sendMessage", newSendMessage(list, nil, true, paid)})
+	}
+	if TextLength(intro) > 0 {
+		out = append(out, request{"sendMessage", newSendMessage(HTML(intro), nil, m.DisableLinkPreview, paid)})
+	}
+	for _, card := range m.Cards {
+		caption, kb := HTML(cardCaption(card)), keyboard(card.Buttons)
+		if card.Image == "" {
+			out = append(out, request{"sendMessage", newSendMessage(caption, kb, m.DisableLinkPreview, paid)})
+			continue
+		}
+		out = append(out, request{"sendPhoto", sendMedia{ChatID: placeholderID, Photo: card.Image,
+			Caption: caption, ParseMode: "HTML", ReplyMarkup: kb, AllowPaidBroadcast: paid}})
+	}
+	return out
+}
+
+// cardCaption is a card as a caption: its title in bold, linked to the
+// card's Link when it has one, and its subtitle on the next line. Title and
+// subtitle are plain text, so they are text nodes, which HTML escapes.
+func cardCaption(card campaign.Card) markup.Doc {
+	title := markup.Node{Kind: markup.Bold, Children: []markup.Node{{Kind: markup.Text, Text: strings.TrimSpace(card.Title)}}}
+	if card.Link != "" {
+		title = markup.Node{Kind: markup.Link, URL: card.Link, Children: []markup.Node{title}}
+	}
+	d := markup.Doc{Nodes: []markup.Node{title}}
+	if sub := strings.TrimSpace(card.Subtitle); sub != "" {
+		d.Nodes = append(d.Nodes, markup.Node{Kind: markup.Text, Text: "\n" + sub})
+	}
+	return d
+}
+
+// albumText is the message under an album of cards: the intro, a blank
+// line, and one line per card, "• Title — Subtitle" with the title linked
+// to the card's Link. A title or subtitle over several lines is joined into
+// one so that the list stays one line per card.
+func albumText(intro markup.Doc, cards []campaign.Card) markup.Doc {
+	oneLine := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	d := markup.Doc{Nodes: slices.Clone(intro.Nodes)}
+	if TextLength(intro) > 0 {
+		d.Nodes = append(d.Nodes, markup.Node{Kind: markup.Text, Text: "\n\n"})
+	}
+	for i, card := range cards {
+		bullet := "• "
+		if i > 0 {
+			bullet = "\n• "
+		}
+		title := markup.Node{Kind: markup.Text, Text: oneLine(card.Title)}
+		if card.Link != "" {
+			title = markup.Node{Kind: markup.Link, URL: card.Link, Children: []markup.Node{title}}
+		}
+		d.Nodes = append(d.Nodes, markup.Node{Kind: markup.Text, Text: bullet}, title)
+		if sub := oneLine(card.Subtitle); sub != "" {
+			d.Nodes = append(d.Nodes, markup.Node{Kind: markup.Text, Text: " — " + sub})
+		}
+	}
+	return d
+}
+
+// lintCards checks m's product cards. A campaign's cards come from one
+// template (message.cards), so a problem names the template's field and
+// says which card it is about.
+func lintCards(out *problems, m campaign.Message, intro markup.Doc) {
+	if len(m.Media) > 0 || len(m.Buttons) > 0 {
+		out.add("message.cards", "a message with cards has no media or buttons of its own: put them on the cards")
+	}
+	if len(m.Cards) > maxCards {
+		out.add("message.cards", "%d cards, Telegram allows at most %d in one message", len(m.Cards), maxCards)
+	}
+	album := false
+	switch m.CardLayout {
+	case "", campaign.CardsEach:
+	case campaign.CardsAlbum:
+		album = true
+	default:
+		out.add("message.layout", "unknown layout %q: use each or album", m.CardLayout)
+	}
+	var withButtons []string
+	for i, card := range m.Cards {
+		found := len(*out)
+		title := strings.TrimSpace(card.Title)
+		if title == "" {
+			out.add("message.cards.title", "the title is empty after rendering: a card needs one")
+		}
+		if card.Image != "" && !isHTTPURL(card.Image) && !fileIDRE.MatchString(card.Image) {
+			out.add("message.cards.image", "%q is neither an http(s) URL nor a Telegram file id", card.Image)
+		}
+		if card.Link != "" && !isHTTPURL(card.Link) && !strings.HasPrefix(card.Link, "tg://") {
+			out.add("message.cards.link", "%q is not an http(s) or tg:// URL", card.Link)
+		}
+		if album {
+			if len(card.Buttons) > 0 {
+				withButtons = append(withButtons, strconv.Itoa(i+1))
+			}
+		} else {
+			limit, under := maxTextLength, "a message"
+			if card.Image != "" {
+				limit, under = maxCaptionLength, "a photo's caption"
+			}
+			if n := TextLength(cardCaption(card)); n > limit {
+				field := "message.cards.subtitle"
+				if len(title) > len(strings.TrimSpace(card.Subtitle)) {
+					field = "message.cards.title"
+				}
+				out.add(field, "title and subtitle come to %d characters, Telegram allows %d in %s", n, limit, under)
+			}
+			lintButtons(out, "message.cards.buttons", card.Buttons)
+		}
+		for j := range (*out)[found:] {
+			p := &(*out)[found+j]
+			p.Message = cardName(i, title) + ": " + p.Message
+		}
+	}
+	if len(withButtons) > 0 {
+		out.add("message.layout", "Telegram's album layout cannot show a card's buttons (cards %s have some): use layout: each, or remove the cards' buttons",
+			strings.Join(withButtons, ", "))
+	}
+	if album && TextLength(intro) <= maxTextLength {
+		if n := TextLength(albumText(intro, m.Cards)); n > maxTextLength {
+			out.add("message.cards", "the text and the list of cards come to %d characters after rendering, Telegram allows %d in one message", n, maxTextLength)
+		}
+	}
+}
+
+// cardName says which card a problem is about: its number from 1, and the
+// start of its title.
+func cardName(i int, title string) string {
+	if title == "" {
+		return fmt.Sprintf("card %d", i+1)
+	}
+	if r := []rune(title); len(r) > 30 {
+		title = strings.TrimSpace(string(r[:29])) + "…"
+	}
+	return fmt.Sprintf("card %d (%q)", i+1, title)
 }

@@ -68,6 +68,18 @@ func Key(m campaign.Message) string {
 	for _, q := range m.QuickReplies {
 		button("\x00q", q)
 	}
+	for _, c := range m.Cards {
+		for _, f := range [...]string{"\x00c", c.Title, "\x00", c.Subtitle, "\x00", c.Image, "\x00", c.Link} {
+			b.WriteString(f)
+		}
+		for _, bt := range c.Buttons {
+			button("\x00cb", bt)
+		}
+	}
+	if m.CardLayout != "" {
+		b.WriteString("\x00layout")
+		b.WriteString(string(m.CardLayout))
+	}
 	if m.DisableLinkPreview {
 		b.WriteString("\x00nopreview")
 	}

@@ -29,6 +29,34 @@ func TestCacheBuildsOncePerContent(t *testing.T) {
 			t.Errorf("%+v has the same key as %+v", other, m)
 		}
 	}
+	// So does every part of every card, and the cards' layout.
+	card := campaign.Card{Title: "Mug", Subtitle: "€12", Image: "https://x.example/m.jpg", Link: "https://x.example/m",
+		Buttons: []campaign.Button{{Text: "Buy", URL: "https://x.example/buy"}}}
+	cards := campaign.Message{Text: "hi", Cards: []campaign.Card{card}}
+	variants := []campaign.Message{m, {Text: "hi", Buttons: card.Buttons}}
+	for _, change := range []func(*campaign.Card){
+		func(c *campaign.Card) { c.Title = "Cup" },
+		func(c *campaign.Card) { c.Subtitle = "€13" },
+		func(c *campaign.Card) { c.Image = "https://x.example/c.jpg" },
+		func(c *campaign.Card) { c.Link = "https://x.example/c" },
+		func(c *campaign.Card) {
+			c.Buttons = []campaign.Button{{Text: "Buy", Callback: "https://x.example/buy"}}
+		},
+		func(c *campaign.Card) { c.Buttons = nil },
+	} {
+		c := card
+		change(&c)
+		variants = append(variants, campaign.Message{Text: "hi", Cards: []campaign.Card{c}})
+	}
+	variants = append(variants,
+		campaign.Message{Text: "hi", Cards: []campaign.Card{card, card}},
+		campaign.Message{Text: "hi", Cards: cards.Cards, CardLayout: campaign.CardsAlbum},
+	)
+	for _, other := range variants {
+		if Key(other) == Key(cards) {
+			t.Errorf("%+v has the same key as %+v", other, cards)
+		}
+	}
 	// Errors are not remembered.
 	fail := errors.New("no")
 	if _, err := c.Get(campaign.Message{Text: "bad"}, func(campaign.Message) (int, error) { return 0, fail }); err != fail {
