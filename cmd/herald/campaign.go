@@ -344,7 +344,9 @@ func sendRun(ctx context.Context, cmd *cobra.Command, o *sendOptions, io *IOStre
 		if !conflict.Run.State.Resumable() {
 			return rep.existing(ctx, conflict.Run)
 		}
-		if errors.Is(err, campaign.ErrDuplicateKey) {
+		if errors.Is(err, campaign.ErrDuplicateKey) || o.key != "" && conflict.Run.IdempotencyKey == o.key {
+			// The same key (the store may report it as the campaign's
+			// one active run, whichever of the two rules it checks first).
 			return rep.follow(ctx, spec, conflict.Run)
 		}
 		return rep.resume(ctx, spec, conflict.Run)
@@ -712,20 +714,25 @@ func (r *runReporter) follow(ctx context.Context, spec *campaign.Spec, run campa
 	told := false
 	for {
 		err := r.dispatch(ctx, spec, run)
-		if !errors.Is(err, campaign.ErrRunBusy) {
+		// Finished: the other process ended the run between our last look
+		// at it and this dispatch.
+		finished := errors.Is(err, campaign.ErrRunFinished)
+		if !finished && !errors.Is(err, campaign.ErrRunBusy) {
 			return err
 		}
-		if !told {
-			fmt.Fprintf(r.io.ErrOut, "run %d of this idempotency key is being sent by another herald process: waiting for it\n", run.ID)
-			told = true
-		}
-		if err := wait.Sleep(ctx, followPoll); err != nil {
-			return silentExit(exitInterrupted)
+		if !finished {
+			if !told {
+				fmt.Fprintf(r.io.ErrOut, "run %d of this idempotency key is being sent by another herald process: waiting for it\n", run.ID)
+				told = true
+			}
+			if err := wait.Sleep(ctx, followPoll); err != nil {
+				return silentExit(exitInterrupted)
+			}
 		}
 		if run, err = r.a.store.Run(ctx, run.ID); err != nil {
 			return err
 		}
-		if !run.State.Resumable() {
+		if finished || !run.State.Resumable() {
 			fmt.Fprintf(r.io.ErrOut, "idempotency key %q was used by run %d (%s): nothing sent by this process\n", run.IdempotencyKey, run.ID, run.State)
 			return r.existing(ctx, run)
 		}
