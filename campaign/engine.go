@@ -10,6 +10,7 @@ import (
 
 	"github.com/heraldcli/herald/audience"
 	"github.com/heraldcli/herald/sources"
+	"github.com/heraldcli/herald/sources/catalog"
 )
 
 // Source is a campaign's content source.
@@ -84,6 +85,11 @@ type Draft struct {
 	// MinInterval is how long the source asked to be left alone before its
 	// next fetch (Cache-Control max-age, the feed's ttl); 0 when it did not.
 	MinInterval time.Duration
+	// Changes, for a catalog source, are the products that changed since
+	// the last run, announced or not (and why not); Scan what the scan
+	// read.
+	Changes []catalog.Change
+	Scan    *catalog.ScanResult
 	// Sample is the message rendered for the preview subscriber, per part.
 	Sample   []Message
 	Problems []LintProblem
@@ -198,6 +204,9 @@ func (e *Engine) pickItems(ctx context.Context, d *Draft) error {
 	if err != nil {
 		return err
 	}
+	if cs, ok := src.(CatalogSource); ok && spec.Source.Catalog() {
+		return e.pickProducts(ctx, d, cs, state)
+	}
 	res, err := src.Fetch(ctx, state.Validators)
 	if err != nil {
 		return &SourceError{Campaign: spec.Name, URL: spec.Source.URL, Err: err}
@@ -263,12 +272,13 @@ func (e *Engine) pickItems(ctx context.Context, d *Draft) error {
 
 // Backfill is how many of the newest items the first run treats as new: by
 // default max_items, one for mode each, and none for a watch (what the
-// source has when watching starts is not news).
+// source has when watching starts is not news) or a catalog (whose first
+// run only records what the shop has).
 func (s *Spec) Backfill() int {
 	if s.Source != nil && s.Source.Backfill != nil {
 		return *s.Source.Backfill
 	}
-	if s.Trigger != nil && s.Trigger.Kind() == "watch" {
+	if s.Trigger != nil && s.Trigger.Kind() == "watch" || s.Source.Catalog() {
 		return 0
 	}
 	if s.Mode == Each {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/govalues/decimal"
+
 	"github.com/heraldcli/herald/audience"
 	"github.com/heraldcli/herald/sources"
 )
@@ -50,7 +52,8 @@ func specErr(s *Spec, err error) *SpecError {
 
 // SampleItems are stand-in items for linting a campaign whose source cannot
 // be read offline: realistic lengths, and every character that could break
-// formatting.
+// formatting. They are products too (a price, a sale, a price drop), so that
+// a catalog campaign's cards are linted with a realistic price line.
 func SampleItems(n int) []sources.Item {
 	now := time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC)
 	out := make([]sources.Item, n)
@@ -63,6 +66,16 @@ func SampleItems(n int) []sources.Item {
 			Image:     fmt.Sprintf("https://example.com/images/%d.jpg", i+1),
 			Author:    "Sample Author",
 			Published: now.Add(-time.Duration(i) * 24 * time.Hour),
+
+			SKU:          fmt.Sprintf("SAMPLE-%04d-XL", i+1),
+			Price:        decimal.MustParse("12345.67"),
+			SalePrice:    decimal.MustParse("9876.50"),
+			Currency:     "EUR",
+			Availability: sources.InStock,
+			Brand:        "Sample Brand & Co",
+			Category:     "Apparel & Accessories > Shoes > Running",
+			Discount:     20,
+			Change:       &sources.Change{Trigger: sources.PriceDrop, OldPrice: decimal.MustParse("12345.67")},
 		}
 	}
 	return out

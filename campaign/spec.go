@@ -15,6 +15,7 @@ import (
 	"github.com/heraldcli/herald/audience"
 	"github.com/heraldcli/herald/campaign/schedule"
 	"github.com/heraldcli/herald/internal/strictyaml"
+	"github.com/heraldcli/herald/sources/catalog"
 )
 
 // Mode says how a campaign turns source items into messages.
@@ -49,9 +50,15 @@ type Spec struct {
 	// LocalTime ("09:00") delivers to each subscriber at that time in
 	// their own time zone; QuietHours ("21:00-08:00") holds deliveries
 	// that would arrive inside until the period ends.
-	LocalTime      string   `yaml:"local_time"`
-	QuietHours     string   `yaml:"quiet_hours"`
-	MaxFailureRate *float64 `yaml:"max_failure_rate"`
+	// On, PriceDrop, Filter and Cooldown configure a catalog source: which
+	// changes to a product are news, and which products.
+	On             []string       `yaml:"on"`
+	PriceDrop      *PriceDropSpec `yaml:"price_drop"`
+	Filter         *FilterSpec    `yaml:"filter"`
+	Cooldown       time.Duration  `yaml:"cooldown"`
+	LocalTime      string         `yaml:"local_time"`
+	QuietHours     string         `yaml:"quiet_hours"`
+	MaxFailureRate *float64       `yaml:"max_failure_rate"`
 	// Purpose is promotional (the default) or utility; a utility campaign
 	// names the Messenger message Tag it may use outside the window.
 	Purpose Purpose     `yaml:"purpose"`
@@ -61,6 +68,22 @@ type Spec struct {
 	root      *yaml.Node
 	localTime *schedule.Clock
 	quiet     *schedule.Quiet
+	rules     catalog.Rules
+}
+
+// PriceDropSpec tunes the price_drop trigger.
+type PriceDropSpec struct {
+	// MinPercent is the smallest drop announced, in percent.
+	MinPercent float64 `yaml:"min_percent"`
+}
+
+// FilterSpec narrows the products a catalog campaign announces.
+type FilterSpec struct {
+	Category []string `yaml:"category"`
+	Brand    []string `yaml:"brand"`
+	Keywords []string `yaml:"keywords"`
+	MinPrice string   `yaml:"min_price"`
+	MaxPrice string   `yaml:"max_price"`
 }
 
 // Purpose says what a campaign's messages are, which decides the routes
@@ -78,12 +101,22 @@ const (
 
 // SourceSpec says where a campaign's content comes from.
 type SourceSpec struct {
-	Type string `yaml:"type"` // rss
+	Type string `yaml:"type"` // rss or catalog
 	URL  string `yaml:"url"`  // a URL, or a file path relative to the workspace
 	// Backfill is how many of the newest items the campaign's first run
 	// treats as new; the rest count as already seen.
 	Backfill *int `yaml:"backfill"`
+	// Format is a catalog's format (catalog.Formats); Fields and Items map
+	// a csv or json catalog; Currency is the currency of prices that name
+	// none.
+	Format   string            `yaml:"format"`
+	Fields   map[string]string `yaml:"fields"`
+	Items    string            `yaml:"items"`
+	Currency string            `yaml:"currency"`
 }
+
+// Catalog reports whether the source is a product catalog.
+func (s *SourceSpec) Catalog() bool { return s != nil && s.Type == "catalog" }
 
 // MessageSpec is the message template. Every field is a Go text/template.
 type MessageSpec struct {
@@ -94,10 +127,24 @@ type MessageSpec struct {
 	File    string       `yaml:"file"`
 	Gallery []string     `yaml:"gallery"`
 	Buttons []ButtonSpec `yaml:"buttons"`
+	// Cards is a product card template, rendered once per item (.Item is
+	// that item); Layout says how Telegram shows them (CardLayout).
+	Cards  *CardSpec `yaml:"cards"`
+	Layout string    `yaml:"layout"`
 	// QuickReplies are reply suggestions shown under the message, a
 	// Messenger feature: Telegram sends the message without them.
 	QuickReplies []QuickReplySpec `yaml:"quick_replies"`
 	LinkPreview  *bool            `yaml:"link_preview"`
+}
+
+// CardSpec is the template of one product card. Every field is a Go
+// text/template.
+type CardSpec struct {
+	Title    string       `yaml:"title"`
+	Subtitle string       `yaml:"subtitle"`
+	Image    string       `yaml:"image"`
+	Link     string       `yaml:"link"`
+	Buttons  []ButtonSpec `yaml:"buttons"`
 }
 
 // QuickReplySpec is one quick reply: the text shown and the payload herald
@@ -240,14 +287,33 @@ func (s *Spec) validate(known []string, errs *errList) {
 		if src.Type == "" {
 			src.Type = "rss"
 		}
-		if src.Type != "rss" {
-			errs.add(s.Line("source.type"), "source.type %q: herald reads rss (RSS, Atom and JSON Feed)", src.Type)
+		switch src.Type {
+		case "rss":
+			for k, set := range map[string]bool{"format": src.Format != "", "fields": src.Fields != nil, "items": src.Items != "", "currency": src.Currency != ""} {
+				if set {
+					errs.add(s.Line("source."+k), "source.%s is for catalogs: set source.type: catalog, or remove it", k)
+				}
+			}
+		case "catalog":
+			s.validateCatalog(errs)
+		default:
+			errs.add(s.Line("source.type"), "source.type %q: herald reads rss (RSS, Atom and JSON Feed) and catalog (%s)", src.Type, strings.Join(catalog.Formats, ", "))
 		}
 		if strings.TrimSpace(src.URL) == "" {
-			errs.add(s.Line("source"), "source.url is required: a feed URL or a file path")
+			errs.add(s.Line("source"), "source.url is required: a URL or a file path")
 		}
 		if src.Backfill != nil && *src.Backfill < 0 {
 			errs.add(s.Line("source.backfill"), "source.backfill must be 0 or more")
+		}
+	}
+	if !s.Source.Catalog() {
+		for _, k := range []struct {
+			key string
+			set bool
+		}{{"on", s.On != nil}, {"price_drop", s.PriceDrop != nil}, {"filter", s.Filter != nil}, {"cooldown", s.Cooldown != 0}} {
+			if k.set {
+				errs.add(s.Line(k.key), "%s: is for catalog sources (source: {type: catalog, …}): remove it", k.key)
+			}
 		}
 	}
 	if s.MaxItems == 0 {
@@ -312,20 +378,29 @@ func (m *MessageSpec) validate(s *Spec, errs *errList) {
 	if media > 1 {
 		errs.add(s.Line("message"), "message: use one of image, video, audio, file or gallery")
 	}
-	if strings.TrimSpace(m.Text) == "" && media == 0 {
+	if strings.TrimSpace(m.Text) == "" && media == 0 && m.Cards == nil {
 		errs.add(s.Line("message"), "message needs text, media, or both")
 	}
-	if len(m.Buttons) > 3 {
-		errs.add(s.Line("message.buttons"), "message.buttons: at most 3 buttons (%d given)", len(m.Buttons))
+	validateButtons(s, errs, "message.buttons", m.Buttons)
+	if c := m.Cards; c != nil {
+		switch {
+		case s.Source == nil:
+			errs.add(s.Line("message.cards"), "message.cards renders one card per item: the campaign needs a source")
+		case media > 0 || len(m.Buttons) > 0:
+			errs.add(s.Line("message.cards"), "message.cards: a message with cards has no image, video, audio, file, gallery or buttons of its own; put buttons in the card")
+		}
+		if strings.TrimSpace(c.Title) == "" {
+			errs.add(s.Line("message.cards"), "message.cards.title is required: every card needs a title, e.g. \"{{ .Item.Title }}\"")
+		}
+		validateButtons(s, errs, "message.cards.buttons", c.Buttons)
 	}
-	for i, b := range m.Buttons {
-		p := fmt.Sprintf("message.buttons.%d", i)
-		if strings.TrimSpace(b.Text) == "" {
-			errs.add(s.Line(p), "%s: a button needs text", p)
+	switch CardLayout(m.Layout) {
+	case "", CardsEach, CardsAlbum:
+		if m.Layout != "" && m.Cards == nil {
+			errs.add(s.Line("message.layout"), "message.layout says how Telegram shows cards: it needs message.cards")
 		}
-		if (b.URL == "") == (b.Callback == "") {
-			errs.add(s.Line(p), "%s: a button needs exactly one of url or callback", p)
-		}
+	default:
+		errs.add(s.Line("message.layout"), "message.layout %q: use each (a photo per card) or album (one album and a list)", m.Layout)
 	}
 	if len(m.QuickReplies) > 13 {
 		errs.add(s.Line("message.quick_replies"), "message.quick_replies: at most 13 (%d given)", len(m.QuickReplies))
@@ -342,6 +417,22 @@ func (m *MessageSpec) validate(s *Spec, errs *errList) {
 			errs.add(te.line, "%s", te.msg)
 		} else {
 			errs.add(s.Line("message"), "%s", err)
+		}
+	}
+}
+
+// validateButtons checks the button templates at path.
+func validateButtons(s *Spec, errs *errList, path string, buttons []ButtonSpec) {
+	if len(buttons) > 3 {
+		errs.add(s.Line(path), "%s: at most 3 buttons (%d given)", path, len(buttons))
+	}
+	for i, b := range buttons {
+		p := fmt.Sprintf("%s.%d", path, i)
+		if strings.TrimSpace(b.Text) == "" {
+			errs.add(s.Line(p), "%s: a button needs text", p)
+		}
+		if (b.URL == "") == (b.Callback == "") {
+			errs.add(s.Line(p), "%s: a button needs exactly one of url or callback", p)
 		}
 	}
 }

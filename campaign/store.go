@@ -7,6 +7,7 @@ import (
 
 	"github.com/heraldcli/herald/audience"
 	"github.com/heraldcli/herald/sources"
+	"github.com/heraldcli/herald/sources/catalog"
 )
 
 // RunState is where a run is in its life.
@@ -162,6 +163,9 @@ type SourceState struct {
 	// WaitingSince is when new items started waiting for a digest's
 	// min_items (zero: none are waiting).
 	WaitingSince time.Time
+	// Products, for a catalog source, are the product states to remember
+	// with the run: only those that changed since the last one.
+	Products []catalog.State
 }
 
 // Claim is a pending delivery with what the dispatcher needs to send it.
@@ -231,6 +235,9 @@ type Store interface {
 	// SourceState returns the campaign's remembered state of url; a zero
 	// SourceState with Initialized false when there is none.
 	SourceState(ctx context.Context, campaign, url string) (SourceState, error)
+	// ProductStates returns what the campaign remembers of each product of
+	// the catalog at url, by key; empty before its first run.
+	ProductStates(ctx context.Context, campaign, url string) (map[string]catalog.State, error)
 	// Unseen returns the subset of keys the campaign has not consumed yet.
 	Unseen(ctx context.Context, campaign string, keys []string) (map[string]bool, error)
 	// SegmentCounts counts a segment's subscribers per channel and status.

@@ -74,6 +74,7 @@ var funcs = template.FuncMap{
 	"lower":    strings.ToLower,
 	"join":     func(sep string, v []string) string { return strings.Join(v, sep) },
 	"markdown": func(s string) Markup { return Markup(s) },
+	moneyFunc:  formatMoney,
 	escapeFunc: func(v any) string {
 		if m, ok := v.(Markup); ok {
 			return string(m)
@@ -90,12 +91,19 @@ type compiled struct {
 	gallery  []*template.Template
 	buttons  []compiledButton
 	quick    []compiledButton
+	cards    *compiledCard
+	layout   CardLayout
 	preview  bool
 	personal bool // some template reads .Subscriber: render per subscriber
 }
 
 type compiledButton struct {
 	text, url, callback *template.Template
+}
+
+type compiledCard struct {
+	title, subtitle, image, link *template.Template
+	buttons                      []compiledButton
 }
 
 type templateError struct {
@@ -123,7 +131,8 @@ func (s *Spec) wrapTemplateError(path string, err error) error {
 		}
 		line = s.textLine(path, n)
 		msg = strings.ReplaceAll(msg, "campaign.TemplateData", "the template data (.Items, .Item, .Subscriber, .Campaign, .Now)")
-		msg = strings.ReplaceAll(msg, "sources.Item", "an item (.Title, .Link, .Summary, .Image, .Author, .Published, .Updated, .Categories)")
+		msg = strings.ReplaceAll(msg, "sources.Item", "an item (.Title, .Link, .Summary, .Image, .Author, .Published, .Updated, .Categories; "+
+			"products also .SKU, .Price, .SalePrice, .Effective, .Currency, .Availability, .Brand, .Category, .Discount, .Change)")
 		msg = strings.ReplaceAll(msg, "campaign.SubscriberData", "the subscriber (.Name, .Locale, .Timezone, .Tags)")
 	}
 	return &templateError{line: line, msg: fmt.Sprintf("%s: template: %s", path, msg)}
@@ -144,7 +153,7 @@ func compileMessage(s *Spec) (*compiled, error) {
 			if escape {
 				escapeActions(tt.Tree.Root)
 			}
-			if strings.Contains(tt.Tree.Root.String(), "Subscriber") {
+			if injectLocale(tt.Tree.Root) || strings.Contains(tt.Tree.Root.String(), "Subscriber") {
 				c.personal = true
 			}
 		}
@@ -170,23 +179,28 @@ func compileMessage(s *Spec) (*compiled, error) {
 		}
 		c.gallery = append(c.gallery, t)
 	}
-	for i, b := range m.Buttons {
-		p := fmt.Sprintf("message.buttons.%d", i)
-		var cb compiledButton
-		if cb.text, err = parseField(p+".text", b.Text, false); err != nil {
+	if c.buttons, err = compileButtons(parseField, "message.buttons", m.Buttons); err != nil {
+		return nil, err
+	}
+	if m.Cards != nil {
+		c.layout = CardLayout(m.Layout)
+		c.cards = &compiledCard{}
+		for _, f := range []struct {
+			path, src string
+			to        **template.Template
+		}{
+			{"message.cards.title", m.Cards.Title, &c.cards.title},
+			{"message.cards.subtitle", m.Cards.Subtitle, &c.cards.subtitle},
+			{"message.cards.image", m.Cards.Image, &c.cards.image},
+			{"message.cards.link", m.Cards.Link, &c.cards.link},
+		} {
+			if *f.to, err = parseField(f.path, f.src, false); err != nil {
+				return nil, err
+			}
+		}
+		if c.cards.buttons, err = compileButtons(parseField, "message.cards.buttons", m.Cards.Buttons); err != nil {
 			return nil, err
 		}
-		if b.URL != "" {
-			if cb.url, err = parseField(p+".url", b.URL, false); err != nil {
-				return nil, err
-			}
-		}
-		if b.Callback != "" {
-			if cb.callback, err = parseField(p+".callback", b.Callback, false); err != nil {
-				return nil, err
-			}
-		}
-		c.buttons = append(c.buttons, cb)
 	}
 	for i, q := range m.QuickReplies {
 		p := fmt.Sprintf("message.quick_replies.%d", i)
@@ -200,6 +214,31 @@ func compileMessage(s *Spec) (*compiled, error) {
 		c.quick = append(c.quick, cb)
 	}
 	return c, nil
+}
+
+// compileButtons parses button templates found at path.
+func compileButtons(parseField func(path, src string, escape bool) (*template.Template, error), path string, in []ButtonSpec) ([]compiledButton, error) {
+	var out []compiledButton
+	for i, b := range in {
+		p := fmt.Sprintf("%s.%d", path, i)
+		var cb compiledButton
+		var err error
+		if cb.text, err = parseField(p+".text", b.Text, false); err != nil {
+			return nil, err
+		}
+		if b.URL != "" {
+			if cb.url, err = parseField(p+".url", b.URL, false); err != nil {
+				return nil, err
+			}
+		}
+		if b.Callback != "" {
+			if cb.callback, err = parseField(p+".callback", b.Callback, false); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, cb)
+	}
+	return out, nil
 }
 
 // escapeActions appends the escaper to every action that prints, so every
@@ -289,26 +328,20 @@ func (c *compiled) render(s *Spec, data *TemplateData) (Message, error) {
 			m.Media = append(m.Media, Media{Kind: Image, URL: u})
 		}
 	}
-	for _, b := range c.buttons {
-		var out Button
-		if out.Text, err = execString(s, b.text, data); err != nil {
-			return m, err
-		}
-		if b.url != nil {
-			if out.URL, err = execString(s, b.url, data); err != nil {
+	if m.Buttons, err = renderButtons(s, c.buttons, data); err != nil {
+		return m, err
+	}
+	if c.cards != nil {
+		m.CardLayout = c.layout
+		for _, it := range data.Items {
+			cd := *data
+			cd.Item = it
+			card, err := c.cards.render(s, &cd)
+			if err != nil {
 				return m, err
 			}
-			if out.URL = strings.TrimSpace(out.URL); out.URL == "" {
-				continue // an item without a link gets no button
-			}
+			m.Cards = append(m.Cards, card)
 		}
-		if b.callback != nil {
-			if out.Callback, err = execString(s, b.callback, data); err != nil {
-				return m, err
-			}
-		}
-		out.Text = strings.TrimSpace(out.Text)
-		m.Buttons = append(m.Buttons, out)
 	}
 	for _, q := range c.quick {
 		var out Button
@@ -322,4 +355,51 @@ func (c *compiled) render(s *Spec, data *TemplateData) (Message, error) {
 		m.QuickReplies = append(m.QuickReplies, out)
 	}
 	return m, nil
+}
+
+// renderButtons executes button templates; a url button whose url renders
+// empty (an item without a link) is left out.
+func renderButtons(s *Spec, in []compiledButton, data *TemplateData) ([]Button, error) {
+	var out []Button
+	for _, b := range in {
+		var btn Button
+		var err error
+		if btn.Text, err = execString(s, b.text, data); err != nil {
+			return nil, err
+		}
+		if b.url != nil {
+			if btn.URL, err = execString(s, b.url, data); err != nil {
+				return nil, err
+			}
+			if btn.URL = strings.TrimSpace(btn.URL); btn.URL == "" {
+				continue
+			}
+		}
+		if b.callback != nil {
+			if btn.Callback, err = execString(s, b.callback, data); err != nil {
+				return nil, err
+			}
+		}
+		btn.Text = strings.TrimSpace(btn.Text)
+		out = append(out, btn)
+	}
+	return out, nil
+}
+
+// render executes the card templates for one item (data.Item).
+func (c *compiledCard) render(s *Spec, data *TemplateData) (Card, error) {
+	var card Card
+	for _, f := range []struct {
+		t  *template.Template
+		to *string
+	}{{c.title, &card.Title}, {c.subtitle, &card.Subtitle}, {c.image, &card.Image}, {c.link, &card.Link}} {
+		v, err := execString(s, f.t, data)
+		if err != nil {
+			return card, err
+		}
+		*f.to = strings.TrimSpace(v)
+	}
+	var err error
+	card.Buttons, err = renderButtons(s, c.buttons, data)
+	return card, err
 }

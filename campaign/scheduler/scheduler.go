@@ -509,12 +509,19 @@ func (s *Scheduler) poll(ctx context.Context, e *entry, now time.Time) []Decisio
 			Reason: "the message breaks a platform limit: " + draft.Problems[0].Error(spec.File) + "; the new items wait"})}
 	}
 	if draft.NoNewItems {
-		if len(draft.Seen) > 0 {
+		products := 0
+		if draft.Source != nil {
+			products = len(draft.Source.Products)
+		}
+		if len(draft.Seen) > 0 || products > 0 {
 			if err := s.Engine.Store.Consume(ctx, spec.Name, draft.Seen, draft.Source, now); err != nil {
 				return []Decision{s.decide(Decision{Campaign: spec.Name, Action: Failed, Reason: err.Error()})}
 			}
-			return []Decision{s.decide(Decision{Campaign: spec.Name, Action: Polled,
-				Reason: fmt.Sprintf("started watching: %d items already in the source are not news", len(draft.Seen))})}
+			reason := fmt.Sprintf("started watching: %d items already in the source are not news", len(draft.Seen))
+			if products > 0 {
+				reason = fmt.Sprintf("%d product changes recorded, none to announce", products)
+			}
+			return []Decision{s.decide(Decision{Campaign: spec.Name, Action: Polled, Reason: reason})}
 		}
 		return []Decision{s.decide(Decision{Campaign: spec.Name, Action: Polled, Reason: "nothing new"})}
 	}

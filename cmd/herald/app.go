@@ -18,6 +18,7 @@ import (
 	"github.com/heraldcli/herald/campaign"
 	"github.com/heraldcli/herald/channels/messenger"
 	"github.com/heraldcli/herald/channels/telegram"
+	"github.com/heraldcli/herald/sources/catalog"
 	"github.com/heraldcli/herald/sources/fetch"
 	"github.com/heraldcli/herald/sources/rss"
 	"github.com/heraldcli/herald/store/sqlite"
@@ -95,6 +96,10 @@ func openApp(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOSt
 		Channels:  map[string]campaign.Channel{"telegram": a.telegram, "messenger": a.messenger},
 		Marketing: a.messenger.MarketingEnabled(),
 		OpenSource: func(s *campaign.SourceSpec) (campaign.Source, error) {
+			if s.Catalog() {
+				return &catalog.Source{Format: s.Format, URL: a.sourceURL(s.URL), Fields: s.Fields, Items: s.Items,
+					Currency: s.Currency, Client: fetcher}, nil
+			}
 			return &rss.Source{URL: a.sourceURL(s.URL), Client: fetcher}, nil
 		},
 		Log:          a.log,

@@ -19,6 +19,7 @@ import (
 	"github.com/heraldcli/herald/channels/telegram"
 	"github.com/heraldcli/herald/internal/strictyaml"
 	"github.com/heraldcli/herald/sources"
+	"github.com/heraldcli/herald/sources/catalog"
 )
 
 // Exit codes, documented in the README.
@@ -127,9 +128,14 @@ func misconfiguredSource(err error) bool {
 		return false
 	}
 	var fe *sources.FetchError
+	var pe *catalog.ProductError
+	var fme *catalog.FormatError
+	var ce *catalog.ConfigError
 	switch {
 	case errors.Is(err, sources.ErrNotFeed), errors.Is(err, sources.ErrMalformedFeed), errors.Is(err, fs.ErrNotExist):
 		return true
+	case errors.As(err, &pe), errors.As(err, &fme), errors.As(err, &ce):
+		return true // a catalog herald cannot read: the shop's data or the campaign's mapping
 	case errors.As(err, &fe):
 		return fe.Status >= 400 && fe.Status < 500 && fe.Status != http.StatusTooManyRequests
 	}

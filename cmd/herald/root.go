@@ -56,6 +56,7 @@ records every recipient's outcome in a ledger, so no one is messaged twice.`,
 		newServeCmd(g, io),
 		newChannelsCmd(g, io),
 		newScheduleCmd(g, io),
+		newSourcesCmd(g, io),
 	)
 	groupCmd(root)
 	for _, c := range root.Commands() {

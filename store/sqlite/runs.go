@@ -9,9 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/govalues/decimal"
+
 	"github.com/heraldcli/herald/audience"
 	"github.com/heraldcli/herald/campaign"
 	"github.com/heraldcli/herald/sources"
+	"github.com/heraldcli/herald/sources/catalog"
 )
 
 // activeStates are the states of a campaign's one unfinished run.
@@ -611,8 +614,62 @@ func consume(ctx context.Context, tx *sql.Tx, camp string, seen []string, runID 
 			src.Validators.LastModified, ms(now)); err != nil {
 			return fmt.Errorf("save source state: %w", err)
 		}
+		if err := saveProducts(ctx, tx, camp, src.URL, src.Products); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// saveProducts records the product states a catalog run consumes.
+func saveProducts(ctx context.Context, tx *sql.Tx, camp, u string, products []catalog.State) error {
+	if len(products) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, q("SaveProductState"))
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i := range products {
+		p := &products[i]
+		if _, err := stmt.ExecContext(ctx, camp, u, p.Key, p.Price.String(), p.Currency, string(p.Availability),
+			p.RefPrice.String(), ms(p.DropAt), ms(p.BackAt)); err != nil {
+			return fmt.Errorf("save product state: %w", err)
+		}
+	}
+	return nil
+}
+
+// ProductStates implements campaign.Store.
+func (s *Store) ProductStates(ctx context.Context, camp, u string) (map[string]catalog.State, error) {
+	rows, err := s.r.QueryContext(ctx, q("ProductStates"), camp, u)
+	if err != nil {
+		return nil, fmt.Errorf("read product states: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]catalog.State{}
+	for rows.Next() {
+		var st catalog.State
+		var price, ref, avail string
+		var dropAt, backAt int64
+		if err := rows.Scan(&st.Key, &price, &st.Currency, &avail, &ref, &dropAt, &backAt); err != nil {
+			return nil, fmt.Errorf("read product states: %w", err)
+		}
+		if st.Price, err = decimal.Parse(price); err != nil {
+			return nil, fmt.Errorf("read product state %s: price %q: %w", st.Key, price, err)
+		}
+		if st.RefPrice, err = decimal.Parse(ref); err != nil {
+			return nil, fmt.Errorf("read product state %s: ref_price %q: %w", st.Key, ref, err)
+		}
+		st.Availability = sources.Availability(avail)
+		st.DropAt, st.BackAt = fromMS(dropAt), fromMS(backAt)
+		out[st.Key] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read product states: %w", err)
+	}
+	return out, nil
 }
 
 // SetWaitingSince implements campaign.Store.

@@ -59,6 +59,7 @@ func Exercise(t *testing.T, open Opener) {
 	t.Run("Held", func(t *testing.T) { t.Parallel(); testHeld(t, open(t)) })
 	t.Run("FrequencyCap", func(t *testing.T) { t.Parallel(); testFrequencyCap(t, open(t)) })
 	t.Run("Consume", func(t *testing.T) { t.Parallel(); testConsume(t, open(t)) })
+	t.Run("Products", func(t *testing.T) { t.Parallel(); testProducts(t, open(t)) })
 }
 
 // must(f())(t) fails the test when f returned an error.

@@ -210,3 +210,14 @@ WHERE subscriber_id = (SELECT id FROM subscribers WHERE channel = 'messenger' AN
 -- name: UseRecurring
 UPDATE optins SET last_recurring_at = ?
 WHERE subscriber_id IN (SELECT subscriber_id FROM deliveries WHERE run_id = ? AND route = 'recurring');
+
+-- name: ProductStates
+SELECT key, price, currency, availability, ref_price, drop_at, back_at
+FROM catalog_products WHERE campaign = ? AND url = ?;
+
+-- name: SaveProductState
+INSERT INTO catalog_products (campaign, url, key, price, currency, availability, ref_price, drop_at, back_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (campaign, url, key) DO UPDATE SET price = excluded.price, currency = excluded.currency,
+    availability = excluded.availability, ref_price = excluded.ref_price,
+    drop_at = excluded.drop_at, back_at = excluded.back_at;
