@@ -13,6 +13,12 @@ import (
 //go:embed all:workspace
 var files embed.FS
 
+// ShopTomorrow is the example shop's feed a day later (feeds/shop.xml with a
+// price drop, a restock and a new product), for herald demo.
+//
+//go:embed demo/shop-tomorrow.xml
+var ShopTomorrow []byte
+
 // Workspace is the example workspace: herald.yaml, campaigns/, feeds/ and
 // audience.csv.
 func Workspace() fs.FS {

@@ -22,6 +22,10 @@ func TestDemo(t *testing.T) {
 		"telegram   unsubscribed             1",
 		"skipped  outside_window  2",
 		"The second send found no new items and sent nothing",
+		"A day later the shop's feed has changed.",
+		"+  Trail Runner 2 (SH-1001)",
+		"[photo https://shop.example.com/images/trail-runner-2.jpg] Trail Runner 2 · 99,00\u00a0€, was 129,00\u00a0€",
+		"[carousel card] Camp Mug, Enamel — Édition Alpine · 14,50\u00a0€, new",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo does not say %q:\n%s", want, out)

@@ -199,7 +199,58 @@ func demoRun(ctx context.Context, io *IOStreams, keep bool) error {
 		}
 	}
 	fmt.Fprintln(io.Out, "\nThe second send found no new items and sent nothing: herald never sends an item twice.")
-	fmt.Fprintln(io.Out, "Next: herald init mybrand, then herald sandbox to try your own campaigns.")
+	if err := demoShop(ws, sb, step, io); err != nil {
+		return err
+	}
+	fmt.Fprintln(io.Out, "\nNext: herald init mybrand, then herald sandbox to try your own campaigns.")
+	return nil
+}
+
+// demoShop runs the example shop campaign: its first run records the
+// catalog; a day later the feed has a price drop, a restock and a new
+// product, which go out as product cards.
+func demoShop(ws string, sb *sandbox.Server, step func(...string) error, io *IOStreams) error {
+	fmt.Fprintln(io.Out, "\nThe shop (campaigns/shop-deals.yaml) reads a Google Merchant Center feed. Its first run only records the catalog:")
+	if err := step("campaign", "send", "shop-deals", "--yes"); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(ws, "feeds", "shop.xml"), configs.ShopTomorrow, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintln(io.Out, "\nA day later the shop's feed has changed. What would the next run announce?")
+	if err := step("sources", "check", "shop-deals"); err != nil {
+		return err
+	}
+	before := len(sb.Messages())
+	if err := step("campaign", "send", "shop-deals", "--yes"); err != nil {
+		return err
+	}
+	msgs := sb.Messages()[before:]
+	for _, ch := range []string{"telegram", "messenger"} {
+		// The first person (not a group) of the audience file who got them.
+		chat := ""
+		for _, m := range msgs {
+			if m.Channel == ch && !strings.HasPrefix(m.Chat, "-") && (chat == "" || m.Chat < chat) {
+				chat = m.Chat
+			}
+		}
+		fmt.Fprintf(io.Out, "\nThe cards on %s, to %s:\n", ch, chat)
+		for _, m := range msgs {
+			if m.Channel != ch || m.Chat != chat {
+				continue
+			}
+			switch {
+			case len(m.Elements) > 0:
+				for _, e := range m.Elements {
+					fmt.Fprintf(io.Out, "  [carousel card] %s · %s · %s\n", e.Title, e.Subtitle, e.Image)
+				}
+			case m.Method == "sendPhoto":
+				fmt.Fprintf(io.Out, "  [photo %s] %s\n", m.Media[0].URL, strings.ReplaceAll(m.Plain, "\n", " · "))
+			default:
+				fmt.Fprintf(io.Out, "  %s\n", strings.ReplaceAll(m.Plain, "\n", " · "))
+			}
+		}
+	}
 	return nil
 }
 

@@ -263,13 +263,14 @@ func TestScheduleListManualOnly(t *testing.T) {
 	want := `NAME          TRIGGER  TIMEZONE  NEXT  LAST RUN
 announcement  manual   -         -     -
 blog-digest   manual   -         -     -
+shop-deals    manual   -         -     -
 `
 	if r.stdout != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, want)
 	}
 	rows := decode[[]scheduleRow](t, b.must(t, 0, "schedule", "list", "--output", "json").stdout)
-	if len(rows) != 2 {
-		t.Fatalf("want 2 campaigns, got %+v", rows)
+	if len(rows) != 3 {
+		t.Fatalf("want 3 campaigns, got %+v", rows)
 	}
 	for _, row := range rows {
 		if row.Kind != "manual" || row.Trigger != "manual" || row.Timezone != "" || len(row.Next) != 0 || len(row.Notes) != 0 || row.LastRun != nil {
@@ -316,6 +317,7 @@ blog-digest   manual               -                 -                          
 daily         cron 30 2 * * *      America/New_York  2026-03-08T03:00:00-04:00*, 2026-03-09T02:30:00-04:00, 2026-03-10T02:30:00-04:00  -
 launch        at 2026-12-01T09:00  Europe/Rome       2026-12-01T09:00:00+01:00                                                         -
 past          at 2026-01-01T09:00  Europe/London     -                                                                                 -
+shop-deals    manual               -                 -                                                                                 -
 watcher       watch every 15m0s    -                 every 15m0s                                                                       -
 weekly        cron 0 9 * * MON     Europe/London     2026-03-09T09:00:00Z, 2026-03-16T09:00:00Z, 2026-03-23T09:00:00Z                  -
 * daily: NOTE
@@ -367,7 +369,7 @@ func TestScheduleListJSON(t *testing.T) {
 			t.Errorf("%s: next and notes are null, want arrays", row.Campaign)
 		}
 	}
-	if wantNames := []string{"announcement", "blog-digest", "daily", "launch", "past", "watcher", "weekly"}; !slices.Equal(names, wantNames) {
+	if wantNames := []string{"announcement", "blog-digest", "daily", "launch", "past", "shop-deals", "watcher", "weekly"}; !slices.Equal(names, wantNames) {
 		t.Errorf("campaigns %v, want %v (sorted by name)", names, wantNames)
 	}
 }

@@ -26,7 +26,7 @@ func TestSendHappyPath(t *testing.T) {
 		t.Errorf("import: want 7 imported and inserted, got %v", got)
 	}
 	lint := b.must(t, 0, "lint")
-	if !strings.Contains(lint.stdout, "ok: herald.yaml and 2 campaign(s) pass") {
+	if !strings.Contains(lint.stdout, "ok: herald.yaml and 3 campaign(s) pass") {
 		t.Errorf("lint: %s", lint)
 	}
 
