@@ -22,6 +22,8 @@ demo: build ## build herald and run `herald demo` against the built-in sandbox
 .PHONY: test
 test: lint ## gofmt, go vet, go mod tidy check, then every test with -race
 	$(GO) test -race -shuffle=on -count=1 $(PKGS)
+	@# The catalog benchmarks are cheap: run each once so they cannot rot.
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./sources/catalog/
 
 .PHONY: lint
 lint: ## fail on gofmt, go vet, staticcheck or go mod tidy changes

@@ -3,7 +3,6 @@ package catalog
 import (
 	"bytes"
 	"fmt"
-	"net/url"
 	"testing"
 
 	"github.com/heraldcli/herald/sources"
@@ -11,14 +10,10 @@ import (
 
 // benchDecode decodes body as one page of src's format, b.N times.
 func benchDecode(b *testing.B, src *Source, pageURL string, body []byte, want int) {
-	base, err := url.Parse(pageURL)
-	if err != nil {
-		b.Fatal(err)
-	}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		n, err := formats[src.Format].decode(&page{URL: base, Body: bytes.NewReader(body), Source: src}, func(sources.Item) error { return nil })
+		n, err := formats[src.Format].decode(testPage(b, src, pageURL, body), func(sources.Item) error { return nil })
 		if err != nil || n != want {
 			b.Fatalf("decoded %d products, %v; want %d", n, err, want)
 		}

@@ -35,20 +35,26 @@ func seed(f *testing.F, dir string, exts ...string) {
 	}
 }
 
-// fuzzDecode decodes body as one page of src's format and checks what
-// holds for any input: no panic, errors of herald's types, and only
-// products a campaign can use.
-func fuzzDecode(t *testing.T, src *Source, pageURL string, body []byte) {
+// testPage is body as one page of src at pageURL, as Scan hands it to a
+// decoder.
+func testPage(t testing.TB, src *Source, pageURL string, body []byte) *page {
 	base, err := url.Parse(pageURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	emitted := 0
 	currency, err := sourceCurrency(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := formats[src.Format].decode(&page{URL: base, Body: bytes.NewReader(body), Source: src, Currency: currency}, func(it sources.Item) error {
+	return &page{URL: base, Body: bytes.NewReader(body), Source: src, Currency: currency}
+}
+
+// fuzzDecode decodes body as one page of src's format and checks what
+// holds for any input: no panic, errors of herald's types, and only
+// products a campaign can use.
+func fuzzDecode(t *testing.T, src *Source, pageURL string, body []byte) {
+	emitted := 0
+	n, err := formats[src.Format].decode(testPage(t, src, pageURL, body), func(it sources.Item) error {
 		emitted++
 		checkItem(t, it)
 		return nil
