@@ -143,12 +143,19 @@ func previewRun(ctx context.Context, cmd *cobra.Command, o *previewOptions, io *
 		for _, md := range p.Message.Media {
 			fmt.Fprintf(io.Out, "[%s] %s\n", md.Kind, md.URL)
 		}
-		for _, b := range p.Message.Buttons {
-			target := b.URL
-			if target == "" {
-				target = "callback " + b.Callback
+		printButtons(io, "", p.Message.Buttons)
+		for i, c := range p.Message.Cards {
+			fmt.Fprintf(io.Out, "[card %d] %s", i+1, c.Title)
+			if c.Subtitle != "" {
+				fmt.Fprintf(io.Out, " · %s", c.Subtitle)
 			}
-			fmt.Fprintf(io.Out, "[ %s ] → %s\n", b.Text, target)
+			fmt.Fprintln(io.Out)
+			for _, f := range []struct{ name, v string }{{"image", c.Image}, {"link", c.Link}} {
+				if f.v != "" {
+					fmt.Fprintf(io.Out, "         %s %s\n", f.name, f.v)
+				}
+			}
+			printButtons(io, "         ", c.Buttons)
 		}
 		methods := make([]string, len(p.Requests))
 		for i, r := range p.Requests {
@@ -167,6 +174,17 @@ func previewRun(ctx context.Context, cmd *cobra.Command, o *previewOptions, io *
 		}
 	}
 	return nil
+}
+
+// printButtons lists buttons as "[ text ] → target", each line indented.
+func printButtons(io *IOStreams, indent string, buttons []campaign.Button) {
+	for _, b := range buttons {
+		target := b.URL
+		if target == "" {
+			target = "callback " + b.Callback
+		}
+		fmt.Fprintf(io.Out, "%s[ %s ] → %s\n", indent, b.Text, target)
+	}
 }
 
 // previewRecipient is who a preview renders for on channel: the sample

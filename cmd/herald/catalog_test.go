@@ -138,6 +138,13 @@ func TestCatalogCampaign(t *testing.T) {
 		}
 	}
 
+	preview := b.must(t, 0, "campaign", "preview", "shop").stdout
+	for _, want := range []string{"[card 1] Wool Socks", "[card 2] Rain Jacket · 67,50\u00a0€ · price_drop", "image https://cdn.example.com/p-4.jpg", "[ Buy now ] → " + shop.URL + "/products/p-4"} {
+		if !strings.Contains(preview, want) {
+			t.Errorf("preview lacks %q:\n%s", want, preview)
+		}
+	}
+
 	sent := decode[summary](t, b.must(t, 0, "campaign", "send", "shop", "--yes", "--output", "json").stdout)
 	if sent.State != "done" || len(sent.Items) != 3 || sent.Counts.Failed != 0 || sent.Counts.Sent == 0 {
 		t.Fatalf("day 2 run: %+v", sent)
