@@ -184,3 +184,28 @@ func TestCatalogCampaign(t *testing.T) {
 		t.Fatal("token in output")
 	}
 }
+
+// TestSourcesCheckFeed: for a feed, sources check lists the new items and
+// which the next run sends, and consumes nothing; a campaign without a
+// source is refused.
+func TestSourcesCheckFeed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for range 2 {
+		check := decode[checkOutput](t, b.must(t, 0, "sources", "check", "blog-digest", "--output", "json").stdout)
+		sends, passes := 0, 0
+		for _, c := range check.Changes {
+			if c.Announce {
+				sends++
+			} else if strings.Contains(c.Why, "consumed without sending") {
+				passes++
+			}
+		}
+		if !check.FirstScan || len(check.Announce) != 3 || sends != 3 || passes != 2 {
+			t.Fatalf("blog-digest check: %+v", check)
+		}
+	}
+	if r := b.must(t, 2, "sources", "check", "announcement"); !strings.Contains(r.stderr, "has no source") {
+		t.Errorf("a campaign without a source: %s", r)
+	}
+}

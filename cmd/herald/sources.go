@@ -192,7 +192,11 @@ func writeSourcesCheck(io *IOStreams, spec *campaign.Spec, out *sourcesCheckJSON
 	}
 	if len(changes) > 0 {
 		tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  \tPRODUCT\tCHANGE\tTRIGGER\tNEXT RUN")
+		what := "ITEM"
+		if spec.Source.Catalog() {
+			what = "PRODUCT"
+		}
+		fmt.Fprintf(tw, "  \t%s\tCHANGE\tTRIGGER\tNEXT RUN\n", what)
 		for _, c := range changes {
 			mark, next := "·", "recorded"
 			switch {
