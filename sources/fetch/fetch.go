@@ -60,9 +60,12 @@ type Client struct {
 	UserAgent string
 	// MaxBytes caps a body, decompressed; DefaultMaxBytes when zero or less.
 	MaxBytes int64
-	// Timeout bounds one request, from sending it to the last byte of the
-	// body; DefaultTimeout when zero or less. Waiting for the host's turn
-	// is bounded by the caller's context only.
+	// Timeout bounds one Get, from sending it to the last byte of the
+	// body. A Stream, which may read hundreds of megabytes, is bounded
+	// instead by Timeout to the response's headers and Timeout between
+	// two reads of its body: a slow download goes on, a stalled one
+	// fails. DefaultTimeout when zero or less. Waiting for the host's
+	// turn is bounded by the caller's context only.
 	Timeout time.Duration
 	// Now returns the current time, for Retry-After dates; time.Now when nil.
 	Now func() time.Time
@@ -115,7 +118,7 @@ type Response struct {
 // failure wraps the net error. A cancelled ctx returns ctx's error, wrapped.
 func (c *Client) Get(ctx context.Context, rawURL string, prev sources.Validators) (*Response, error) {
 	var body []byte
-	resp, err := c.Stream(ctx, rawURL, prev, 0, func(_ *Response, r io.Reader) (err error) {
+	resp, err := c.stream(ctx, rawURL, prev, 0, false, func(_ *Response, r io.Reader) (err error) {
 		body, err = io.ReadAll(r)
 		return err
 	})
@@ -134,6 +137,12 @@ func (c *Client) Get(ctx context.Context, rawURL string, prev sources.Validators
 // status. An error read returns is returned as is, unless it is a failure
 // to read the body, which becomes a *sources.FetchError like Get's.
 func (c *Client) Stream(ctx context.Context, rawURL string, prev sources.Validators, maxBytes int64, read func(*Response, io.Reader) error) (*Response, error) {
+	return c.stream(ctx, rawURL, prev, maxBytes, true, read)
+}
+
+// stream is Get and Stream: idle says whether Timeout bounds the whole
+// request (Get) or each wait for the server (Stream).
+func (c *Client) stream(ctx context.Context, rawURL string, prev sources.Validators, maxBytes int64, idle bool, read func(*Response, io.Reader) error) (*Response, error) {
 	if maxBytes <= 0 {
 		maxBytes = c.maxBytes()
 	}
@@ -150,8 +159,16 @@ func (c *Client) Stream(ctx context.Context, rawURL string, prev sources.Validat
 		return nil, &sources.FetchError{URL: rawURL, Err: err}
 	}
 	defer release()
-	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout(), errTimedOut)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// One timer: the whole request for Get; for Stream, reset whenever
+	// the body moves.
+	timer := time.AfterFunc(c.timeout(), func() { cancel(errTimedOut) })
+	defer timer.Stop()
+	progress := func() {}
+	if idle {
+		progress = func() { timer.Reset(c.timeout()) }
+	}
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
 	if err != nil {
@@ -223,7 +240,8 @@ func (c *Client) Stream(ctx context.Context, rawURL string, prev sources.Validat
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),
 	}
-	body := &cappedReader{r: resp.Body, left: maxBytes}
+	progress()
+	body := &cappedReader{r: resp.Body, left: maxBytes, progress: progress}
 	if err := read(out, body); err != nil {
 		switch {
 		case body.over:
@@ -246,6 +264,8 @@ type cappedReader struct {
 	left int64
 	over bool
 	err  error
+	// progress, when set, is called after every read that got bytes.
+	progress func()
 }
 
 func (c *cappedReader) Read(p []byte) (int, error) {
@@ -270,6 +290,9 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	c.left -= int64(n)
+	if n > 0 && c.progress != nil {
+		c.progress()
+	}
 	if err != nil && err != io.EOF {
 		c.err = err
 	}

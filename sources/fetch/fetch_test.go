@@ -533,3 +533,32 @@ func TestStream(t *testing.T) {
 		t.Errorf("read's error came back as %v", err)
 	}
 }
+
+// TestStreamTimeoutIsIdle: a body that keeps coming may take longer than
+// Timeout in all when it is streamed, never when it is fetched with Get.
+func TestStreamTimeoutIsIdle(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for range 25 { // 2.5s in all, never more than 0.1s apart
+			w.Write([]byte("0123456789"))
+			w.(http.Flusher).Flush()
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := &fetch.Client{Timeout: 2 * time.Second}
+	var n int64
+	if _, err := c.Stream(t.Context(), srv.URL, sources.Validators{}, 0, func(_ *fetch.Response, body io.Reader) (err error) {
+		n, err = io.Copy(io.Discard, body)
+		return err
+	}); err != nil || n != 250 {
+		t.Fatalf("a slow but steady stream: %d bytes, %v", n, err)
+	}
+	if _, err := c.Get(t.Context(), srv.URL, sources.Validators{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Get of the same: %v, want a timeout", err)
+	}
+}
