@@ -112,6 +112,7 @@ type Differ struct {
 	now   time.Time
 	cur   map[string]int32 // key → index in order
 	order []entry
+	last  int32 // the entry Add saw last
 	// scratch for percentages
 	hundred decimal.Decimal
 }
@@ -143,6 +144,7 @@ func NewDiffer(rules Rules, prev map[string]State, now time.Time) *Differ {
 		cur:     make(map[string]int32, len(prev)),
 		order:   make([]entry, 0, len(prev)),
 		hundred: decimal.MustNew(100, 0),
+		last:    -1,
 	}
 }
 
@@ -160,8 +162,11 @@ func stockRank(a sources.Availability) int {
 }
 
 // Add takes the next product of the scan. Products with the same key
-// (variants of one product, a Merchant feed's item group) merge: the product
-// is as available as its best variant, at that variant's cheapest price.
+// (variants of one product, a Merchant feed's item group) merge: the
+// product costs what its cheapest variant costs, whether or not that one
+// is in stock, and is as available as its best variant. A price that
+// ignores stock is what keeps a size selling out and coming back from
+// looking like a price rise and then a drop.
 func (d *Differ) Add(it *sources.Item) {
 	price := it.Effective()
 	i, ok := d.cur[it.Key]
@@ -172,18 +177,38 @@ func (d *Differ) Add(it *sources.Item) {
 		d.order = append(d.order, entry{index: int(i), key: it.Key, price: price, currency: it.Currency, availability: it.Availability, prev: p, seen: seen})
 	}
 	e := &d.order[i]
+	cheaper := !ok || price.Less(e.price)
 	if ok {
-		if r, er := stockRank(it.Availability), stockRank(e.availability); r < er || r == er && price.Cmp(e.price) >= 0 {
-			return // the variant already kept is better
+		if cheaper {
+			e.price, e.currency = price, it.Currency
 		}
-		e.price, e.currency, e.availability = price, it.Currency, it.Availability
+		if stockRank(it.Availability) > stockRank(e.availability) {
+			e.availability = it.Availability
+		}
 	}
-	if d.keep(e) {
+	// The item shown is the cheapest variant's, with the product's
+	// availability. It is kept while the product may be announced, and
+	// for the latest product in any case: variants usually come one after
+	// another, so a later one that changes the product's availability
+	// finds the cheapest one's item still there.
+	switch {
+	case cheaper:
 		cp := *it
 		e.item = &cp
-	} else {
-		e.item = nil
+	case e.item == nil:
+		// The cheapest variant's item was let go: this variant stands in,
+		// at the product's price.
+		cp := *it
+		cp.Price, cp.SalePrice = e.price, decimal.Decimal{}
+		e.item = &cp
 	}
+	e.item.Availability = e.availability
+	if d.last >= 0 && d.last != i {
+		if l := &d.order[d.last]; !d.keep(l) {
+			l.item = nil
+		}
+	}
+	d.last = i
 }
 
 // keep reports whether e's item is needed: it changed since the last scan
@@ -207,6 +232,9 @@ func (d *Differ) Changes() []Change {
 	var out []Change
 	for i := range d.order {
 		e := &d.order[i]
+		if !d.keep(e) {
+			e.item = nil // the last product's item, kept for its variants
+		}
 		p, seen := e.prev, e.seen
 		up := State{Key: e.key, Price: e.price, Currency: e.currency, Availability: e.availability, RefPrice: e.price}
 		if !seen {
@@ -245,24 +273,35 @@ func (d *Differ) Changes() []Change {
 		}
 		back := e.availability == sources.InStock && p.Availability != sources.InStock
 		drop := e.currency == p.Currency && e.price.Less(up.RefPrice) && d.dropEnough(up.RefPrice, e.price)
-		fired := ""
-		for _, t := range d.rules.On {
-			if t == sources.BackInStock && back || t == sources.PriceDrop && drop {
-				fired = t
-				break
-			}
-		}
 		if drop {
 			// A drop that is announced, filtered out or within the
 			// cooldown is spent: the next one is measured from here.
 			c.Update.RefPrice = e.price
 		}
+		// The first trigger in on: that fired and is not cooling down
+		// names the change: a restock within its cooldown does not hide
+		// a price drop that is news.
+		fired, cooled := "", ""
+		for _, t := range d.rules.On {
+			last := p.DropAt
+			switch {
+			case t == sources.BackInStock && back:
+				last = p.BackAt
+			case t == sources.PriceDrop && drop:
+			default:
+				continue
+			}
+			if d.cooling(last, &c) {
+				cooled = t
+				continue
+			}
+			fired, c.Why = t, ""
+			break
+		}
 		switch {
-		case fired == "" && (back || drop):
+		case fired == "" && cooled == "" && (back || drop):
 			c.Why = "no trigger in on: announces this"
 		case fired == "":
-		case fired == sources.PriceDrop && d.cooling(p.DropAt, &c):
-		case fired == sources.BackInStock && d.cooling(p.BackAt, &c):
 		default:
 			c.Trigger = fired
 			ch := &sources.Change{Trigger: fired}
@@ -309,7 +348,7 @@ func (d *Differ) announce(c *Change) {
 		c.Why = "filtered out: " + why
 		return
 	}
-	if c.Item.Discount == 0 {
+	if c.Trigger != sources.PriceDrop {
 		c.Item.Discount = d.percentOff(c.Item.Price, c.Item.SalePrice)
 	}
 	c.Announce = true

@@ -182,12 +182,51 @@ func TestDifferMergesVariants(t *testing.T) {
 	if st := s.state["id:g"]; st.Price.String() != "25.00" || st.Availability != sources.OutOfStock {
 		t.Fatalf("merged out-of-stock group: %+v, want the cheapest, 25.00", st)
 	}
-	// One variant comes back: the group is back in stock, at that
-	// variant's price (not the cheaper one still sold out).
+	// One variant comes back: the group is back in stock. Its price is
+	// still its cheapest variant's, sold out or not.
 	c := s.scan(time.Hour, product("g", "25.00", "", sources.OutOfStock), product("g", "30.00", "", sources.InStock), product("g", "28.00", "", sources.InStock))
 	expect(t, "variant back", announced(c), "g:back_in_stock")
-	if got := c[0].Item.Price.String(); got != "28.00" {
-		t.Errorf("announced variant price %s, want the cheapest in stock, 28.00", got)
+	if it := c[0].Item; it.Price.String() != "25.00" || it.Availability != sources.InStock {
+		t.Errorf("announced item: price %s, %s; want the group's 25.00, in stock", it.Price, it.Availability)
+	}
+}
+
+// TestDifferSizeSellsOut: the cheap size selling out and coming back is no
+// price change at all, so never a "price drop" with an invented old price.
+func TestDifferSizeSellsOut(t *testing.T) {
+	t.Parallel()
+	s := newShop(t, catalog.Rules{On: []string{sources.PriceDrop, sources.BackInStock}, MinDropPercent: decimal.MustParse("20")})
+	s.scan(time.Hour, product("p", "80.00", "", sources.InStock), product("p", "100.00", "", sources.InStock))
+	for _, stock := range []sources.Availability{sources.OutOfStock, sources.InStock, sources.OutOfStock, sources.InStock} {
+		c := s.scan(time.Hour, product("p", "80.00", "", stock), product("p", "100.00", "", sources.InStock))
+		if len(c) != 0 {
+			t.Fatalf("size S %s: changes %+v, want none", stock, c)
+		}
+	}
+	// The variants come in the other order, and the cheap one far from
+	// its sibling: still one product at 80.00.
+	c := s.scan(time.Hour, product("p", "100.00", "", sources.InStock), product("q", "5.00", "", sources.InStock), product("p", "80.00", "", sources.OutOfStock))
+	if len(c) != 1 || c[0].Item.Key != "id:q" {
+		t.Fatalf("reordered variants: %+v, want only q (new)", c)
+	}
+}
+
+// TestDifferCooldownOfOneTrigger: a restock within its cooldown does not
+// hide a price drop that is news, whichever comes first in on:.
+func TestDifferCooldownOfOneTrigger(t *testing.T) {
+	t.Parallel()
+	for _, on := range [][]string{{sources.BackInStock, sources.PriceDrop}, {sources.PriceDrop, sources.BackInStock}} {
+		s := newShop(t, catalog.Rules{On: on, MinDropPercent: decimal.MustParse("20")})
+		s.scan(time.Hour, product("p", "100.00", "", sources.OutOfStock))
+		c := s.scan(24*time.Hour, product("p", "100.00", "", sources.InStock))
+		expect(t, "back", announced(c), "p:back_in_stock")
+		s.scan(24*time.Hour, product("p", "100.00", "", sources.OutOfStock))
+		// Back again within the cooldown, and 40% cheaper.
+		c = s.scan(24*time.Hour, product("p", "100.00", "60.00", sources.InStock))
+		expect(t, fmt.Sprint(on), announced(c), "p:price_drop")
+		if ch := c[0].Item.Change; ch.OldPrice.String() != "100.00" || c[0].Item.Discount != 40 {
+			t.Errorf("%v: change %+v, discount %d", on, ch, c[0].Item.Discount)
+		}
 	}
 }
 

@@ -226,8 +226,8 @@ func shopifyTags(v any) ([]string, error) {
 
 // shopifyVariants sets the product's price, sale price, SKU and stock from
 // its variants. The product is announced at the price of its cheapest
-// variant that can be bought (the cheapest of all when none can), and is
-// in stock when any variant is. A variant without "available" is taken to
+// variant, whether or not that one can be bought (a "from" price, which a
+// size selling out does not move), and is in stock when any variant is. A variant without "available" is taken to
 // be on sale: products.json only lists published products.
 func shopifyVariants(it *sources.Item, obj map[string]any, ref productRef, currency string) error {
 	list, ok := obj["variants"].([]any)
@@ -289,10 +289,9 @@ func shopifyVariants(it *sources.Item, obj map[string]any, ref productRef, curre
 		variants[i] = v
 		anyAvailable = anyAvailable || v.available
 	}
+	// The product's price is its cheapest variant's, in stock or not (a
+	// "from" price): a size selling out must not look like a price rise.
 	for i, v := range variants {
-		if anyAvailable && !v.available {
-			continue
-		}
 		if best < 0 || v.price.Cmp(variants[best].price) < 0 {
 			best = i
 		}
