@@ -150,9 +150,13 @@ func (e *Engine) pickProducts(ctx context.Context, d *Draft, src CatalogSource, 
 			complete = false
 		} else {
 			c.Why = fmt.Sprintf("over max_items %d: left out of the digest", spec.MaxItems)
+			// Recorded, but never announced: no cooldown starts.
+			if c.Old != nil {
+				c.Update.DropAt, c.Update.BackAt = c.Old.DropAt, c.Old.BackAt
+			}
 		}
 	}
-	st := &SourceState{Campaign: spec.Name, URL: spec.Source.URL, Initialized: true}
+	st := &SourceState{Campaign: spec.Name, URL: spec.Source.URL, Initialized: true, Generation: state.Generation}
 	for i := range d.Changes {
 		if !deferred[i] {
 			st.Products = append(st.Products, d.Changes[i].Update)

@@ -260,7 +260,7 @@ func (e *Engine) pickItems(ctx context.Context, d *Draft) error {
 		}
 	}
 	d.NoNewItems = len(d.Items) == 0
-	st := &SourceState{Campaign: spec.Name, URL: spec.Source.URL, Initialized: true}
+	st := &SourceState{Campaign: spec.Name, URL: spec.Source.URL, Initialized: true, Generation: state.Generation}
 	if complete {
 		// Only when everything new was consumed may the next fetch be
 		// conditional; otherwise a 304 would hide the items still waiting.

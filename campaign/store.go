@@ -166,6 +166,10 @@ type SourceState struct {
 	// Products, for a catalog source, are the product states to remember
 	// with the run: only those that changed since the last one.
 	Products []catalog.State
+	// Generation counts the times the state was consumed. A consume of a
+	// state read at one generation fails with ErrSourceChanged when
+	// another has moved it on meanwhile.
+	Generation int64
 }
 
 // Claim is a pending delivery with what the dispatcher needs to send it.
@@ -344,6 +348,10 @@ var (
 	ErrRunBusy = errors.New("run is being sent by another herald process")
 	// ErrRunFinished means the run has ended and cannot be resumed.
 	ErrRunFinished = errors.New("run has finished")
+	// ErrSourceChanged means another run consumed the campaign's source
+	// after this one read its state: what this one picked may already have
+	// been sent. Nothing was written; prepare again.
+	ErrSourceChanged = errors.New("the campaign's source was consumed by another herald run since it was read: nothing was sent; try again")
 )
 
 // ApplyResult is what Apply did with the batch's marks.

@@ -610,9 +610,15 @@ func consume(ctx context.Context, tx *sql.Tx, camp string, seen []string, runID 
 		}
 	}
 	if src != nil {
-		if _, err := tx.ExecContext(ctx, q("SaveSourceState"), camp, src.URL, src.Validators.ETag,
-			src.Validators.LastModified, ms(now)); err != nil {
+		res, err := tx.ExecContext(ctx, q("SaveSourceState"), camp, src.URL, src.Validators.ETag,
+			src.Validators.LastModified, ms(now), src.Generation)
+		if err != nil {
 			return fmt.Errorf("save source state: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("save source state: %w", err)
+		} else if n == 0 {
+			return campaign.ErrSourceChanged
 		}
 		if err := saveProducts(ctx, tx, camp, src.URL, src.Products); err != nil {
 			return err

@@ -360,7 +360,7 @@ func (s *Store) AddressOwner(ctx context.Context, channel, address string) (int6
 func (s *Store) SourceState(ctx context.Context, camp, u string) (campaign.SourceState, error) {
 	st := campaign.SourceState{Campaign: camp, URL: u}
 	var fetched, waiting int64
-	err := s.r.QueryRowContext(ctx, q("SourceState"), camp, u).Scan(&st.Validators.ETag, &st.Validators.LastModified, &fetched, &waiting)
+	err := s.r.QueryRowContext(ctx, q("SourceState"), camp, u).Scan(&st.Validators.ETag, &st.Validators.LastModified, &fetched, &waiting, &st.Generation)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, nil
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -39,7 +40,12 @@ func testProducts(t *testing.T, s Store) {
 
 	// A consume updates one product and leaves the other as it was.
 	b.Availability, b.BackAt = sources.InStock, t0.Add(time.Hour)
-	if err := s.Consume(ctx, "shop", nil, &campaign.SourceState{URL: "cat.csv", Products: []catalog.State{b}}, t0.Add(time.Hour)); err != nil {
+	gen := must(s.SourceState(ctx, "shop", "cat.csv"))(t).Generation
+	stale := &campaign.SourceState{URL: "cat.csv", Products: []catalog.State{{Key: "id:a", Price: decimal.MustParse("1.00"), RefPrice: decimal.MustParse("1.00")}}, Generation: gen - 1}
+	if err := s.Consume(ctx, "shop", nil, stale, t0.Add(time.Hour)); !errors.Is(err, campaign.ErrSourceChanged) {
+		t.Fatalf("a consume of a stale state: %v, want ErrSourceChanged", err)
+	}
+	if err := s.Consume(ctx, "shop", nil, &campaign.SourceState{URL: "cat.csv", Products: []catalog.State{b}, Generation: gen}, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	got = must(s.ProductStates(ctx, "shop", "cat.csv"))(t)

@@ -214,8 +214,26 @@ func testConsume(t *testing.T, s Store) {
 	if st := must(s.SourceState(ctx, "w", "feed.xml"))(t); !st.WaitingSince.Equal(since) {
 		t.Fatalf("waiting since: %+v", st)
 	}
+	// A run or a consume of the state as read at an older generation (a
+	// second process read it before the first consumed it) writes
+	// nothing: no run, no seen keys.
+	stale := *src
+	if _, err := s.Plan(ctx, campaign.PlanRequest{Campaign: "w", Seen: []string{"k3"}, Source: &stale, Parts: 1, Now: since}); !errors.Is(err, campaign.ErrSourceChanged) {
+		t.Fatalf("a plan with a stale source state: %v, want ErrSourceChanged", err)
+	}
+	if err := s.Consume(ctx, "w", []string{"k3"}, &stale, since); !errors.Is(err, campaign.ErrSourceChanged) {
+		t.Fatalf("a consume with a stale source state: %v, want ErrSourceChanged", err)
+	}
+	if u := must(s.Unseen(ctx, "w", []string{"k3"}))(t); !u["k3"] {
+		t.Fatal("a stale plan or consume marked k3 seen")
+	}
+	if runs := must(s.Runs(ctx, campaign.RunFilter{Campaign: "w"}))(t); len(runs) != 0 {
+		t.Fatalf("a stale plan created runs: %+v", runs)
+	}
+	st := must(s.SourceState(ctx, "w", "feed.xml"))(t)
+	src.Generation = st.Generation
 	plan(t, s, campaign.PlanRequest{Campaign: "w", Seen: []string{"k3"}, Source: src, Now: since.Add(time.Hour)})
-	if st := must(s.SourceState(ctx, "w", "feed.xml"))(t); !st.WaitingSince.IsZero() {
-		t.Fatalf("a run did not clear waiting since: %+v", st)
+	if st := must(s.SourceState(ctx, "w", "feed.xml"))(t); !st.WaitingSince.IsZero() || st.Generation != src.Generation+1 {
+		t.Fatalf("a run did not clear waiting since, or move the generation on: %+v", st)
 	}
 }

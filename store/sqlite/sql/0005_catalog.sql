@@ -18,3 +18,9 @@ CREATE TABLE catalog_products (
     back_at      INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (campaign, url, key)
 ) WITHOUT ROWID;
+
+-- How many times the campaign's source state was consumed: a run (or a
+-- consume) commits only if nobody else consumed it since it was read, so
+-- two processes (herald serve's poll and a campaign send) cannot both
+-- announce the same items or products.
+ALTER TABLE source_state ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;

@@ -17,15 +17,19 @@ UPDATE subscribers SET name = ?, locale = ?, timezone = ?, tags = ?,
 WHERE id = ?;
 
 -- name: SourceState
-SELECT etag, last_modified, fetched_at, waiting_since FROM source_state WHERE campaign = ? AND url = ?;
+SELECT etag, last_modified, fetched_at, waiting_since, generation FROM source_state WHERE campaign = ? AND url = ?;
 
 -- name: SetWaitingSince
 UPDATE source_state SET waiting_since = ? WHERE campaign = ? AND url = ?;
 
 -- name: SaveSourceState
-INSERT INTO source_state (campaign, url, etag, last_modified, fetched_at) VALUES (?, ?, ?, ?, ?)
+-- The last argument is the generation the state was read at: the update
+-- happens only if it is still that one (0 for a state never saved).
+INSERT INTO source_state (campaign, url, etag, last_modified, fetched_at, generation) VALUES (?, ?, ?, ?, ?, 1)
 ON CONFLICT (campaign, url) DO UPDATE SET etag = excluded.etag,
-    last_modified = excluded.last_modified, fetched_at = excluded.fetched_at, waiting_since = 0;
+    last_modified = excluded.last_modified, fetched_at = excluded.fetched_at, waiting_since = 0,
+    generation = source_state.generation + 1
+WHERE source_state.generation = ?;
 
 -- name: ItemSeen
 SELECT 1 FROM items_seen WHERE campaign = ? AND key = ?;
