@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"text/template"
 	"text/template/parse"
 
 	"github.com/govalues/decimal"
@@ -15,19 +16,37 @@ import (
 
 // moneyFunc is the money template helper. Templates call it as
 //
-//	{{ money .Item.Price .Item.Currency }}
+//	{{ money .Item.Price .Item.Currency }}   or   {{ .Item.Price | money .Item.Currency }}
 //
-// and herald adds the subscriber's locale as its first argument when it
-// compiles the template (see injectLocale), so each subscriber reads the
-// amount the way their language writes it: "$1,234.50" in en, "1.234,50 €"
-// in de.
+// and each subscriber reads the amount the way their language writes it:
+// "$1,234.50" in en, "1.234,50 €" in de. A template that calls money is
+// rendered per subscriber, with money bound to their locale (forLocale).
 const moneyFunc = "money"
 
-// formatMoney formats amount (a decimal, a decimal string or an integer)
-// in currency (an ISO 4217 code, or none) for locale. The amount is never
-// rounded through a float: its digits are printed exactly, padded to the
-// currency's usual number of decimals.
-func formatMoney(locale string, amount any, currencyCode ...string) (string, error) {
+// unboundMoney stands in for money until a template is bound to a locale;
+// templates are always executed bound, so it only formats for English.
+func unboundMoney(args ...any) (string, error) { return formatMoney("en", args...) }
+
+// formatMoney formats an amount (a decimal, a decimal string or an integer)
+// in a currency (an ISO 4217 code, or none) for locale, the two in either
+// order, so that the amount may come through a pipeline. The amount is
+// never rounded through a float: its digits are printed exactly, padded to
+// the currency's usual number of decimals.
+func formatMoney(locale string, args ...any) (string, error) {
+	if len(args) == 0 || len(args) > 2 {
+		return "", fmt.Errorf("money: takes an amount and a currency, got %d arguments", len(args))
+	}
+	amount, code := args[0], ""
+	if len(args) == 2 {
+		c, ok := args[1].(string)
+		if s, first := args[0].(string); first && isCode(s) {
+			amount, c, ok = args[1], s, true // {{ .Item.Price | money .Item.Currency }}
+		}
+		if !ok {
+			return "", fmt.Errorf("money: the currency must be a code such as USD, not %T", args[1])
+		}
+		code = strings.ToUpper(strings.TrimSpace(c))
+	}
 	var d decimal.Decimal
 	switch v := amount.(type) {
 	case decimal.Decimal:
@@ -43,13 +62,6 @@ func formatMoney(locale string, amount any, currencyCode ...string) (string, err
 		d = decimal.MustNew(v, 0)
 	default:
 		return "", fmt.Errorf("money: cannot format %T as an amount: pass a price such as .Item.Price", amount)
-	}
-	if len(currencyCode) > 1 {
-		return "", fmt.Errorf("money: takes an amount and a currency, got %d arguments", 1+len(currencyCode))
-	}
-	code := ""
-	if len(currencyCode) == 1 {
-		code = strings.ToUpper(strings.TrimSpace(currencyCode[0]))
 	}
 	lf := localeFormat(locale)
 	scale := 2
@@ -108,6 +120,12 @@ func localeFormat(locale string) *localeFmt {
 	if err != nil || locale == "" {
 		tag = language.English
 	}
+	// Western digits everywhere: the amount's own digits are spliced in
+	// after the grouped whole part, and must match it. (Arabic, Persian or
+	// Bengali subscribers read Western digits in prices every day.)
+	if latn, err := tag.SetTypeForKey("nu", "latn"); err == nil {
+		tag = latn
+	}
 	p := message.NewPrinter(tag)
 	lf := &localeFmt{printer: p}
 	// The decimal separator, as CLDR has it for this locale.
@@ -148,61 +166,75 @@ func (lf *localeFmt) number(d decimal.Decimal) string {
 	return out
 }
 
-// injectLocale makes every call of the money helper in a template pass the
-// subscriber's locale first: {{ money .Item.Price .Item.Currency }} runs as
-// money $.Subscriber.Locale .Item.Price .Item.Currency. It reports whether
-// the template calls money (and so renders per subscriber).
-func injectLocale(n parse.Node) bool {
-	found := false
-	var walk func(parse.Node)
-	walkPipe := func(p *parse.PipeNode) {
-		if p == nil {
-			return
-		}
-		for _, c := range p.Cmds {
-			walk(c)
-		}
+// isCode reports whether s looks like a currency code (three letters).
+func isCode(s string) bool {
+	s = strings.TrimSpace(s)
+	return len(s) == 3 && strings.Trim(strings.ToUpper(s), "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""
+}
+
+// localeTemplates caches templates bound to a locale: a clone of each
+// template that calls money, made once per locale. The zero value is ready.
+type localeTemplates struct{ m sync.Map } // localeKey → *template.Template
+
+type localeKey struct {
+	t      *template.Template
+	locale string
+}
+
+// forLocale returns t with money bound to locale.
+func (lt *localeTemplates) forLocale(t *template.Template, locale string) (*template.Template, error) {
+	k := localeKey{t, locale}
+	if v, ok := lt.m.Load(k); ok {
+		return v.(*template.Template), nil
 	}
-	walk = func(n parse.Node) {
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n == nil {
-				return
-			}
-			for _, c := range n.Nodes {
-				walk(c)
-			}
-		case *parse.ActionNode:
-			walkPipe(n.Pipe)
-		case *parse.IfNode:
-			walkPipe(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.RangeNode:
-			walkPipe(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.WithNode:
-			walkPipe(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.TemplateNode:
-			walkPipe(n.Pipe)
-		case *parse.PipeNode:
-			walkPipe(n)
-		case *parse.CommandNode:
-			for _, a := range n.Args {
-				walk(a)
-			}
-			if len(n.Args) > 0 {
-				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == moneyFunc {
-					found = true
-					loc := &parse.VariableNode{NodeType: parse.NodeVariable, Pos: id.Pos, Ident: []string{"$", "Subscriber", "Locale"}}
-					n.Args = append([]parse.Node{id, loc}, n.Args[1:]...)
-				}
+	c, err := t.Clone()
+	if err != nil {
+		return nil, err
+	}
+	c.Funcs(template.FuncMap{moneyFunc: func(args ...any) (string, error) { return formatMoney(locale, args...) }})
+	v, _ := lt.m.LoadOrStore(k, c)
+	return v.(*template.Template), nil
+}
+
+// callsMoney reports whether a template calls the money helper anywhere.
+func callsMoney(n parse.Node) bool {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return false
+		}
+		for _, c := range n.Nodes {
+			if callsMoney(c) {
+				return true
 			}
 		}
+	case *parse.ActionNode:
+		return callsMoney(n.Pipe)
+	case *parse.IfNode:
+		return callsMoney(n.Pipe) || callsMoney(n.List) || callsMoney(n.ElseList)
+	case *parse.RangeNode:
+		return callsMoney(n.Pipe) || callsMoney(n.List) || callsMoney(n.ElseList)
+	case *parse.WithNode:
+		return callsMoney(n.Pipe) || callsMoney(n.List) || callsMoney(n.ElseList)
+	case *parse.TemplateNode:
+		return callsMoney(n.Pipe)
+	case *parse.PipeNode:
+		if n == nil {
+			return false
+		}
+		for _, c := range n.Cmds {
+			if callsMoney(c) {
+				return true
+			}
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			if callsMoney(a) {
+				return true
+			}
+		}
+	case *parse.IdentifierNode:
+		return n.Ident == moneyFunc
 	}
-	walk(n)
-	return found
+	return false
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/govalues/decimal"
+
+	"github.com/heraldcli/herald/sources"
 )
 
 func TestFormatMoney(t *testing.T) {
@@ -31,7 +33,11 @@ func TestFormatMoney(t *testing.T) {
 		{"en", decimal.MustParse("-2"), []string{"USD"}, "$-2.00"},
 	}
 	for _, c := range cases {
-		got, err := formatMoney(c.locale, c.amount, c.currency...)
+		args := []any{c.amount}
+		for _, cur := range c.currency {
+			args = append(args, cur)
+		}
+		got, err := formatMoney(c.locale, args...)
 		if err != nil {
 			t.Errorf("money(%q, %v, %v): %v", c.locale, c.amount, c.currency, err)
 			continue
@@ -49,5 +55,45 @@ func TestFormatMoney(t *testing.T) {
 	}
 	if _, err := formatMoney("en", "1", "USD", "EUR"); err == nil {
 		t.Error("money with two currencies formatted, want an error")
+	}
+}
+
+// TestMoneyInTemplates: money is bound to each subscriber's locale however
+// a template calls it: directly, through a pipeline, inside a define called
+// with an item, inside range.
+func TestMoneyInTemplates(t *testing.T) {
+	t.Parallel()
+	spec, err := ParseSpec("c.yaml", "c", []byte(`channels: [telegram]
+source: {type: catalog, format: csv, url: shop.csv}
+message:
+  text: >-
+    {{ define "price" }}{{ money .Price .Currency }}{{ end }}{{ template "price" .Item }} /
+    {{ .Item.Price | money .Item.Currency }} /
+    {{ range .Items }}{{ money .SalePrice .Currency }}{{ end }}
+`), []string{"telegram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := compileMessage(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.personal {
+		t.Error("a template calling money is not rendered per subscriber")
+	}
+	item := SampleItems(1)[0] // 12345.67, on sale at 9876.50, EUR
+	for locale, want := range map[string]string{
+		"de": "12.345,67 € / 12.345,67 € / 9.876,50 €",
+		"en": "€12,345.67 / €12,345.67 / €9,876.50",
+		"ar": "12,345.67", // Western digits, never a mix of two scripts
+	} {
+		m, err := c.render(spec, &TemplateData{Items: []sources.Item{item}, Item: item, Subscriber: SubscriberData{Locale: locale}})
+		if err != nil {
+			t.Fatalf("%s: %v", locale, err)
+		}
+		got := strings.NewReplacer("\u00a0", " ", "\u202f", " ", `\`, "").Replace(m.Text)
+		if !strings.Contains(got, want) {
+			t.Errorf("%s: %q, want it to contain %q", locale, got, want)
+		}
 	}
 }

@@ -74,7 +74,7 @@ var funcs = template.FuncMap{
 	"lower":    strings.ToLower,
 	"join":     func(sep string, v []string) string { return strings.Join(v, sep) },
 	"markdown": func(s string) Markup { return Markup(s) },
-	moneyFunc:  formatMoney,
+	moneyFunc:  unboundMoney,
 	escapeFunc: func(v any) string {
 		if m, ok := v.(Markup); ok {
 			return string(m)
@@ -85,16 +85,20 @@ var funcs = template.FuncMap{
 
 // compiled holds a campaign's parsed message templates.
 type compiled struct {
-	text     *template.Template
-	media    MediaKind
-	media1   *template.Template
-	gallery  []*template.Template
-	buttons  []compiledButton
-	quick    []compiledButton
-	cards    *compiledCard
-	layout   CardLayout
-	preview  bool
-	personal bool // some template reads .Subscriber: render per subscriber
+	text    *template.Template
+	media   MediaKind
+	media1  *template.Template
+	gallery []*template.Template
+	buttons []compiledButton
+	quick   []compiledButton
+	cards   *compiledCard
+	layout  CardLayout
+	// money are the templates that call money; localized holds them bound
+	// to each locale met so far.
+	money     map[*template.Template]bool
+	localized localeTemplates
+	preview   bool
+	personal  bool // some template reads .Subscriber: render per subscriber
 }
 
 type compiledButton struct {
@@ -140,7 +144,7 @@ func (s *Spec) wrapTemplateError(path string, err error) error {
 
 func compileMessage(s *Spec) (*compiled, error) {
 	m := s.Message
-	c := &compiled{preview: m.LinkPreview == nil || *m.LinkPreview}
+	c := &compiled{preview: m.LinkPreview == nil || *m.LinkPreview, money: map[*template.Template]bool{}}
 	parseField := func(path, src string, escape bool) (*template.Template, error) {
 		t, err := template.New(path).Funcs(funcs).Option("missingkey=error").Parse(src)
 		if err != nil {
@@ -153,7 +157,11 @@ func compileMessage(s *Spec) (*compiled, error) {
 			if escape {
 				escapeActions(tt.Tree.Root)
 			}
-			if injectLocale(tt.Tree.Root) || strings.Contains(tt.Tree.Root.String(), "Subscriber") {
+			if callsMoney(tt.Tree.Root) {
+				c.personal = true
+				c.money[t] = true
+			}
+			if strings.Contains(tt.Tree.Root.String(), "Subscriber") {
 				c.personal = true
 			}
 		}
@@ -290,7 +298,16 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 	return b.Buffer.Write(p)
 }
 
-func execString(s *Spec, t *template.Template, data *TemplateData) (string, error) {
+// exec executes one of c's templates for data, with money bound to the
+// subscriber's locale when the template calls it.
+func (c *compiled) exec(s *Spec, t *template.Template, data *TemplateData) (string, error) {
+	if c.money[t] {
+		bound, err := c.localized.forLocale(t, data.Subscriber.Locale)
+		if err != nil {
+			return "", err
+		}
+		t = bound
+	}
 	var buf cappedBuffer
 	if err := t.Execute(&buf, data); err != nil {
 		if errors.Is(err, errTooLarge) {
@@ -305,13 +322,13 @@ func execString(s *Spec, t *template.Template, data *TemplateData) (string, erro
 func (c *compiled) render(s *Spec, data *TemplateData) (Message, error) {
 	var m Message
 	var err error
-	if m.Text, err = execString(s, c.text, data); err != nil {
+	if m.Text, err = c.exec(s, c.text, data); err != nil {
 		return m, err
 	}
 	m.Text = strings.TrimSpace(m.Text)
 	m.DisableLinkPreview = !c.preview
 	if c.media1 != nil {
-		u, err := execString(s, c.media1, data)
+		u, err := c.exec(s, c.media1, data)
 		if err != nil {
 			return m, err
 		}
@@ -320,7 +337,7 @@ func (c *compiled) render(s *Spec, data *TemplateData) (Message, error) {
 		}
 	}
 	for _, g := range c.gallery {
-		u, err := execString(s, g, data)
+		u, err := c.exec(s, g, data)
 		if err != nil {
 			return m, err
 		}
@@ -328,7 +345,7 @@ func (c *compiled) render(s *Spec, data *TemplateData) (Message, error) {
 			m.Media = append(m.Media, Media{Kind: Image, URL: u})
 		}
 	}
-	if m.Buttons, err = renderButtons(s, c.buttons, data); err != nil {
+	if m.Buttons, err = c.renderButtons(s, c.buttons, data); err != nil {
 		return m, err
 	}
 	if c.cards != nil {
@@ -336,7 +353,7 @@ func (c *compiled) render(s *Spec, data *TemplateData) (Message, error) {
 		for _, it := range data.Items {
 			cd := *data
 			cd.Item = it
-			card, err := c.cards.render(s, &cd)
+			card, err := c.renderCard(s, &cd)
 			if err != nil {
 				return m, err
 			}
@@ -345,10 +362,10 @@ func (c *compiled) render(s *Spec, data *TemplateData) (Message, error) {
 	}
 	for _, q := range c.quick {
 		var out Button
-		if out.Text, err = execString(s, q.text, data); err != nil {
+		if out.Text, err = c.exec(s, q.text, data); err != nil {
 			return m, err
 		}
-		if out.Callback, err = execString(s, q.callback, data); err != nil {
+		if out.Callback, err = c.exec(s, q.callback, data); err != nil {
 			return m, err
 		}
 		out.Text, out.Callback = strings.TrimSpace(out.Text), strings.TrimSpace(out.Callback)
@@ -359,16 +376,16 @@ func (c *compiled) render(s *Spec, data *TemplateData) (Message, error) {
 
 // renderButtons executes button templates; a url button whose url renders
 // empty (an item without a link) is left out.
-func renderButtons(s *Spec, in []compiledButton, data *TemplateData) ([]Button, error) {
+func (c *compiled) renderButtons(s *Spec, in []compiledButton, data *TemplateData) ([]Button, error) {
 	var out []Button
 	for _, b := range in {
 		var btn Button
 		var err error
-		if btn.Text, err = execString(s, b.text, data); err != nil {
+		if btn.Text, err = c.exec(s, b.text, data); err != nil {
 			return nil, err
 		}
 		if b.url != nil {
-			if btn.URL, err = execString(s, b.url, data); err != nil {
+			if btn.URL, err = c.exec(s, b.url, data); err != nil {
 				return nil, err
 			}
 			if btn.URL = strings.TrimSpace(btn.URL); btn.URL == "" {
@@ -376,7 +393,7 @@ func renderButtons(s *Spec, in []compiledButton, data *TemplateData) ([]Button, 
 			}
 		}
 		if b.callback != nil {
-			if btn.Callback, err = execString(s, b.callback, data); err != nil {
+			if btn.Callback, err = c.exec(s, b.callback, data); err != nil {
 				return nil, err
 			}
 		}
@@ -386,20 +403,20 @@ func renderButtons(s *Spec, in []compiledButton, data *TemplateData) ([]Button, 
 	return out, nil
 }
 
-// render executes the card templates for one item (data.Item).
-func (c *compiledCard) render(s *Spec, data *TemplateData) (Card, error) {
+// renderCard executes the card templates for one item (data.Item).
+func (c *compiled) renderCard(s *Spec, data *TemplateData) (Card, error) {
 	var card Card
 	for _, f := range []struct {
 		t  *template.Template
 		to *string
-	}{{c.title, &card.Title}, {c.subtitle, &card.Subtitle}, {c.image, &card.Image}, {c.link, &card.Link}} {
-		v, err := execString(s, f.t, data)
+	}{{c.cards.title, &card.Title}, {c.cards.subtitle, &card.Subtitle}, {c.cards.image, &card.Image}, {c.cards.link, &card.Link}} {
+		v, err := c.exec(s, f.t, data)
 		if err != nil {
 			return card, err
 		}
 		*f.to = strings.TrimSpace(v)
 	}
 	var err error
-	card.Buttons, err = renderButtons(s, c.buttons, data)
+	card.Buttons, err = c.renderButtons(s, c.cards.buttons, data)
 	return card, err
 }
