@@ -72,6 +72,7 @@ func TestParseCatalogSpecErrors(t *testing.T) {
 		{"cards and an image", head + "message:\n  image: https://x/y.jpg\n  cards: {title: x}\n", "a message with cards has no image"},
 		{"card title", head + "message:\n  cards: {subtitle: x}\n", "message.cards.title is required"},
 		{"card button", head + "message:\n  cards:\n    title: x\n    buttons: [{text: Buy}]\n", "message.cards.buttons.0: a button needs exactly one of url or callback"},
+		{"too many cards", head + "max_items: 12\nmessage:\n  cards: {title: x}\n", "c.yaml:3: max_items 12: a message shows at most 10 cards"},
 		{"bad layout", head + "message:\n  cards: {title: x}\n  layout: grid\n", `message.layout "grid"`},
 		{"layout without cards", head + "message:\n  text: hi\n  layout: album\n", "message.layout says how Telegram shows cards"},
 		{"card template", head + "message:\n  cards: {title: '{{ .Item.Title '}\n", "c.yaml:4: message.cards.title: template:"},

@@ -174,6 +174,9 @@ var ErrInvalidSpec = errors.New("invalid campaign")
 
 func (es SpecErrors) Unwrap() error { return ErrInvalidSpec }
 
+// maxCards is the most cards one message shows on every platform.
+const maxCards = 10
+
 // Defaults applied when a campaign leaves them out.
 const (
 	DefaultMaxItems       = 5
@@ -388,6 +391,10 @@ func (m *MessageSpec) validate(s *Spec, errs *errList) {
 			errs.add(s.Line("message.cards"), "message.cards renders one card per item: the campaign needs a source")
 		case media > 0 || len(m.Buttons) > 0:
 			errs.add(s.Line("message.cards"), "message.cards: a message with cards has no image, video, audio, file, gallery or buttons of its own; put buttons in the card")
+		}
+		if s.Mode == Digest && s.MaxItems > maxCards {
+			errs.add(s.Line("max_items"), "max_items %d: a message shows at most %d cards (a Messenger carousel, a Telegram album); "+
+				"set max_items: %d or less, or use mode: each", s.MaxItems, maxCards, maxCards)
 		}
 		if strings.TrimSpace(c.Title) == "" {
 			errs.add(s.Line("message.cards"), "message.cards.title is required: every card needs a title, e.g. \"{{ .Item.Title }}\"")

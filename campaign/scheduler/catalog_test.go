@@ -76,6 +76,28 @@ func (f *merchantFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(b.String()))
 }
 
+// serveCatalog serves f on loopback and points the engine's sources at
+// it, returning the feed's URL.
+func (b *bundle) serveCatalog(t *testing.T, f *merchantFeed) string {
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	client := &fetch.Client{Now: b.clock.Now}
+	b.engine.OpenSource = func(s *campaign.SourceSpec) (campaign.Source, error) {
+		return &catalog.Source{Format: s.Format, URL: s.URL, Client: client}, nil
+	}
+	return srv.URL + "/feed.xml"
+}
+
+// hourly returns a poll that steps s at start plus *hour hours, then
+// moves *hour on by one.
+func hourly(b *bundle, s *scheduler.Scheduler, start time.Time, hour *int) func() []scheduler.Decision {
+	return func() []scheduler.Decision {
+		b.clock.Set(start.Add(time.Duration(*hour) * time.Hour))
+		*hour++
+		return s.Step(context.Background())
+	}
+}
+
 // TestWatchCatalog polls a shop's feed: the first poll records it, then
 // price drops, restocks and new products are announced once each (mode
 // each, max_items 1: the rest wait, never dropped), a product that
@@ -86,12 +108,7 @@ func TestWatchCatalog(t *testing.T) {
 	start := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	b := setup(t, start, sub{chat: "1001"})
 	f := &merchantFeed{products: map[string]string{"a": "100.00 in_stock", "b": "20.00 out_of_stock", "c": "50.00 in_stock"}}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	client := &fetch.Client{Now: b.clock.Now}
-	b.engine.OpenSource = func(s *campaign.SourceSpec) (campaign.Source, error) {
-		return &catalog.Source{Format: s.Format, URL: s.URL, Client: client}, nil
-	}
+	feedURL := b.serveCatalog(t, f)
 	spec := parse(t, "deals", fmt.Sprintf(`channels: [telegram]
 source: {type: catalog, format: google_merchant, url: %q}
 trigger: {watch: 1h}
@@ -105,14 +122,10 @@ message:
     title: "{{ .Item.Title }}: {{ .Item.Change.Trigger }}"
     subtitle: "{{ money .Item.Effective .Item.Currency }}"
     image: "{{ .Item.Image }}"
-`, srv.URL+"/feed.xml"))
+`, feedURL))
 	s := b.scheduler(t, spec)
 	hour := 0
-	poll := func() []scheduler.Decision {
-		b.clock.Set(start.Add(time.Duration(hour) * time.Hour))
-		hour++
-		return s.Step(context.Background())
-	}
+	poll := hourly(b, s, start, &hour)
 	sent := func() string {
 		var out []string
 		for _, m := range b.sb.Messages() {
@@ -165,5 +178,49 @@ message:
 		if r.Trigger != "watch" || r.State != campaign.RunDone {
 			t.Errorf("run %+v", r)
 		}
+	}
+}
+
+// TestWatchCatalogDigestOverflow: a product left out of a full digest is
+// recorded but never announced, so no cooldown keeps its next drop quiet;
+// and a feed that changes its ETag without changing a product is polled
+// conditionally with the new one.
+func TestWatchCatalogDigestOverflow(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	b := setup(t, start, sub{chat: "1001"})
+	f := &merchantFeed{products: map[string]string{"a": "100.00 in_stock", "b": "100.00 in_stock"}}
+	feedURL := b.serveCatalog(t, f)
+	spec := parse(t, "drops", fmt.Sprintf(`channels: [telegram]
+source: {type: catalog, format: google_merchant, url: %q}
+trigger: {watch: 1h}
+on: [price_drop]
+price_drop: {min_percent: 20}
+mode: digest
+max_items: 1
+message:
+  text: "{{ range .Items }}{{ .Title }} -{{ .Discount }}%%{{ end }}"
+`, feedURL))
+	s := b.scheduler(t, spec)
+	hour := 0
+	poll := hourly(b, s, start, &hour)
+	poll()
+	f.set("a", "70.00 in_stock")
+	f.set("b", "70.00 in_stock")
+	if ds := poll(); actions(ds) != scheduler.Fired || strings.Join(b.texts(), "|") != "Product a -30%" {
+		t.Fatalf("two drops, room for one: %+v, sent %q", ds, b.texts())
+	}
+	// The same ETag-less change twice: the state is unchanged, yet the
+	// new validators are kept.
+	f.set("a", "70.00 in_stock")
+	if ds := poll(); actions(ds) != scheduler.Polled {
+		t.Fatalf("a new ETag, nothing changed: %+v", ds)
+	}
+	if ds := poll(); actions(ds) != scheduler.Polled || f.requests[len(f.requests)-1] != `"v3"` {
+		t.Fatalf("the next poll is not conditional on the new ETag: %+v, requests %q", ds, f.requests)
+	}
+	f.set("b", "50.00 in_stock")
+	if ds := poll(); actions(ds) != scheduler.Fired || strings.Join(b.texts(), "|") != "Product a -30%|Product b -28%" {
+		t.Fatalf("b's next drop: %+v, sent %q", ds, b.texts())
 	}
 }

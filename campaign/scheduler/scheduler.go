@@ -513,17 +513,22 @@ func (s *Scheduler) poll(ctx context.Context, e *entry, now time.Time) []Decisio
 		if draft.Source != nil {
 			products = len(draft.Source.Products)
 		}
-		if len(draft.Seen) > 0 || products > 0 {
+		// What was read is consumed even when nothing is news: the
+		// validators, so the next poll is conditional, and any products'
+		// changed states.
+		if len(draft.Seen) > 0 || draft.Source != nil {
 			if err := s.Engine.Store.Consume(ctx, spec.Name, draft.Seen, draft.Source, now); err != nil {
 				return []Decision{s.decide(Decision{Campaign: spec.Name, Action: Failed, Reason: err.Error()})}
 			}
-			reason := fmt.Sprintf("started watching: %d items already in the source are not news", len(draft.Seen))
-			if products > 0 {
-				reason = fmt.Sprintf("%d product changes recorded, none to announce", products)
-			}
-			return []Decision{s.decide(Decision{Campaign: spec.Name, Action: Polled, Reason: reason})}
 		}
-		return []Decision{s.decide(Decision{Campaign: spec.Name, Action: Polled, Reason: "nothing new"})}
+		reason := "nothing new"
+		switch {
+		case products > 0:
+			reason = fmt.Sprintf("%d product changes recorded, none to announce", products)
+		case len(draft.Seen) > 0:
+			reason = fmt.Sprintf("started watching: %d items already in the source are not news", len(draft.Seen))
+		}
+		return []Decision{s.decide(Decision{Campaign: spec.Name, Action: Polled, Reason: reason})}
 	}
 	if spec.MinItems > 0 && len(draft.Seen) < spec.MinItems {
 		st, err := s.Engine.Store.SourceState(ctx, spec.Name, spec.Source.URL)

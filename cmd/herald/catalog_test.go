@@ -209,3 +209,34 @@ func TestSourcesCheckFeed(t *testing.T) {
 		t.Errorf("a campaign without a source: %s", r)
 	}
 }
+
+// TestLintCatalog lints a catalog campaign against its local feed: the
+// products stand in as changed ones (.Item.Change is set, as in a run), and
+// a card the platforms cannot show is reported with its line.
+func TestLintCatalog(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.write(t, "campaigns/deals.yaml", `channels: [telegram, messenger]
+source: {type: catalog, format: google_merchant, url: feeds/shop.xml}
+mode: each
+message:
+  cards:
+    title: "{{ .Item.Title }} ({{ .Item.Change.Trigger }})"
+    subtitle: "{{ money .Item.Effective .Item.Currency }}"
+    image: "{{ .Item.Image }}"
+    link: "{{ .Item.Link }}"
+`)
+	b.must(t, 0, "lint")
+	b.write(t, "campaigns/deals.yaml", `channels: [telegram, messenger]
+source: {type: catalog, format: google_merchant, url: feeds/shop.xml}
+mode: each
+message:
+  cards:
+    title: "{{ .Item.Title }}"
+    buttons: [{text: "Buy this wonderful product today", url: "{{ .Item.Link }}"}]
+`)
+	r := b.must(t, 2, "lint")
+	if !strings.Contains(r.stdout+r.stderr, "campaigns/deals.yaml:7: messenger: message.cards.buttons.0.text") {
+		t.Errorf("a card button too long for Messenger: %s", r)
+	}
+}

@@ -167,6 +167,15 @@ func (a *app) lintItems(ctx context.Context, s *campaign.Spec, fetch bool) ([]so
 	if err != nil {
 		return nil, "", fmt.Errorf("source: %w", err)
 	}
+	if s.Source.Catalog() {
+		// A run only ever sends changed products: lint them as such, so
+		// that a template reading .Item.Change is linted as it runs.
+		for i := range res.Items {
+			if res.Items[i].Change == nil {
+				res.Items[i].Change = &sources.Change{Trigger: sources.NewProduct}
+			}
+		}
+	}
 	return res.Items, "", nil
 }
 

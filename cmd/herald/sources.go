@@ -178,7 +178,8 @@ func writeSourcesCheck(io *IOStreams, spec *campaign.Spec, out *sourcesCheckJSON
 	switch {
 	case out.FirstScan && spec.Source.Catalog():
 		// Every product is new on a first scan: show only the backfill.
-		fmt.Fprintf(io.Out, "First scan: the next run records all %d products and announces %d of them (source.backfill).\n", out.Products, spec.Backfill())
+		fmt.Fprintf(io.Out, "First scan: the next run records all %d products and announces %d of them (source.backfill: %d).\n",
+			out.Products, len(out.Announce), spec.Backfill())
 		changes = nil
 		for _, c := range out.Changes {
 			if c.Announce {
