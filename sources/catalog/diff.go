@@ -113,6 +113,9 @@ type Differ struct {
 	cur   map[string]int32 // key → index in order
 	order []entry
 	last  int32 // the entry Add saw last
+	// scratch holds the item of the entry Add saw last, until the next
+	// product shows whether it is needed.
+	scratch sources.Item
 	// scratch for percentages
 	hundred decimal.Decimal
 }
@@ -188,27 +191,40 @@ func (d *Differ) Add(it *sources.Item) {
 	}
 	// The item shown is the cheapest variant's, with the product's
 	// availability. It is kept while the product may be announced, and
-	// for the latest product in any case: variants usually come one after
-	// another, so a later one that changes the product's availability
-	// finds the cheapest one's item still there.
+	// for the latest product in any case (in scratch, which costs no
+	// allocation): variants usually come one after another, so a later one
+	// that changes the product's availability finds the cheapest one's item
+	// still there.
+	if d.last >= 0 && d.last != i {
+		d.settle(&d.order[d.last])
+	}
+	d.last = i
 	switch {
+	case e.item != nil && e.item != &d.scratch && cheaper:
+		*e.item = *it // a product kept earlier, met again
 	case cheaper:
-		cp := *it
-		e.item = &cp
+		d.scratch, e.item = *it, &d.scratch
 	case e.item == nil:
 		// The cheapest variant's item was let go: this variant stands in,
 		// at the product's price.
-		cp := *it
-		cp.Price, cp.SalePrice = e.price, decimal.Decimal{}
-		e.item = &cp
+		d.scratch, e.item = *it, &d.scratch
+		d.scratch.Price, d.scratch.SalePrice = e.price, decimal.Decimal{}
 	}
 	e.item.Availability = e.availability
-	if d.last >= 0 && d.last != i {
-		if l := &d.order[d.last]; !d.keep(l) {
-			l.item = nil
-		}
+}
+
+// settle moves e's item out of scratch: into a copy of its own when the
+// product may be announced, else away.
+func (d *Differ) settle(e *entry) {
+	if e.item != &d.scratch {
+		return
 	}
-	d.last = i
+	if d.keep(e) {
+		cp := d.scratch
+		e.item = &cp
+	} else {
+		e.item = nil
+	}
 }
 
 // keep reports whether e's item is needed: it changed since the last scan
@@ -230,11 +246,11 @@ func (d *Differ) on(trigger string) bool { return slices.Contains(d.rules.On, tr
 // kept, so a product that comes back is not new.
 func (d *Differ) Changes() []Change {
 	var out []Change
+	if d.last >= 0 {
+		d.settle(&d.order[d.last])
+	}
 	for i := range d.order {
 		e := &d.order[i]
-		if !d.keep(e) {
-			e.item = nil // the last product's item, kept for its variants
-		}
 		p, seen := e.prev, e.seen
 		up := State{Key: e.key, Price: e.price, Currency: e.currency, Availability: e.availability, RefPrice: e.price}
 		if !seen {

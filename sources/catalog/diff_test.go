@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -332,4 +333,51 @@ func BenchmarkDiff(b *testing.B) {
 			return changed
 		})
 	})
+}
+
+// TestDifferVariantOrder: however a product's variants are ordered in the
+// catalog (together or scattered), the diff is the same, and an announced
+// product shows the price its state records.
+func TestDifferVariantOrder(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 11))
+	stocks := []sources.Availability{sources.InStock, sources.OutOfStock, sources.Backorder}
+	rules := catalog.Rules{On: catalog.Triggers, MinDropPercent: decimal.MustParse("10"), Initialized: true}
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	for round := range 300 {
+		prev := map[string]catalog.State{}
+		var items []sources.Item
+		for p := range 12 {
+			key := fmt.Sprintf("id:%d", p)
+			if rng.IntN(4) > 0 {
+				price := decimal.MustNew(int64(1000*(1+rng.IntN(3))), 2)
+				prev[key] = catalog.State{Key: key, Price: price, RefPrice: price, Currency: "EUR", Availability: stocks[rng.IntN(3)]}
+			}
+			for v := range 1 + rng.IntN(3) {
+				items = append(items, sources.Item{Key: key, SKU: fmt.Sprintf("%d-%d", p, v), Title: key, Currency: "EUR",
+					Price: decimal.MustNew(int64(1000*(1+rng.IntN(3))), 2), Availability: stocks[rng.IntN(3)]})
+			}
+		}
+		diff := func(items []sources.Item) string {
+			d := catalog.NewDiffer(rules, prev, now)
+			for i := range items {
+				d.Add(&items[i])
+			}
+			var out []string
+			for _, c := range d.Changes() {
+				if c.Announce && !c.Item.Effective().Equal(c.Update.Price) {
+					t.Fatalf("round %d: %s announced at %s, its state says %s", round, c.Item.Key, c.Item.Effective(), c.Update.Price)
+				}
+				out = append(out, fmt.Sprintf("%s %s %v %s %s", c.Update.Key, c.Trigger, c.Announce, c.Update.Price, c.Update.Availability))
+			}
+			slices.Sort(out)
+			return strings.Join(out, "\n")
+		}
+		together := diff(items)
+		scattered := slices.Clone(items)
+		rng.Shuffle(len(scattered), func(i, j int) { scattered[i], scattered[j] = scattered[j], scattered[i] })
+		if got := diff(scattered); got != together {
+			t.Fatalf("round %d: variants scattered:\n%s\nwant, as with variants together:\n%s", round, got, together)
+		}
+	}
 }
