@@ -127,40 +127,30 @@ func (e *Engine) pickProducts(ctx context.Context, d *Draft, src CatalogSource, 
 		return nil
 	}
 	d.Changes = differ.Changes()
-	var announce []int
-	for i := range d.Changes {
-		if d.Changes[i].Announce {
-			announce = append(announce, i)
-		}
-	}
+	st := &SourceState{Campaign: spec.Name, URL: spec.Source.URL, Initialized: true, Generation: state.Generation}
 	complete := true
-	deferred := map[int]bool{}
-	for n, i := range announce {
+	for i := range d.Changes {
 		c := &d.Changes[i]
-		if n < spec.MaxItems {
+		switch {
+		case !c.Announce:
+		case len(d.Items) < spec.MaxItems:
 			d.Items = append(d.Items, c.Item)
-			continue
-		}
-		c.Announce = false
-		if spec.Mode == Each {
+		case spec.Mode == Each:
 			// What exceeds max_items waits for the next run: its state is
 			// not recorded, so the next scan finds the change again.
+			c.Announce = false
 			c.Why = fmt.Sprintf("over max_items %d: waits for the next run", spec.MaxItems)
-			deferred[i] = true
 			complete = false
-		} else {
-			c.Why = fmt.Sprintf("over max_items %d: left out of the digest", spec.MaxItems)
+			continue
+		default:
 			// Recorded, but never announced: no cooldown starts.
+			c.Announce = false
+			c.Why = fmt.Sprintf("over max_items %d: left out of the digest", spec.MaxItems)
 			if c.Old != nil {
 				c.Update.DropAt, c.Update.BackAt = c.Old.DropAt, c.Old.BackAt
 			}
 		}
-	}
-	st := &SourceState{Campaign: spec.Name, URL: spec.Source.URL, Initialized: true, Generation: state.Generation}
-	for i := range d.Changes {
-		if !deferred[i] {
-			st.Products = append(st.Products, d.Changes[i].Update)
-		}
+		st.Products = append(st.Products, c.Update)
 	}
 	if complete {
 		st.Validators = res.Validators

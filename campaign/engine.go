@@ -82,6 +82,9 @@ type Draft struct {
 	Source *SourceState
 	// NoNewItems is true when a sourced campaign has nothing new to send.
 	NoNewItems bool
+	// FirstRun is true when the campaign has never consumed its source:
+	// only the backfill is new.
+	FirstRun bool
 	// MinInterval is how long the source asked to be left alone before its
 	// next fetch (Cache-Control max-age, the feed's ttl); 0 when it did not.
 	MinInterval time.Duration
@@ -200,6 +203,7 @@ func (e *Engine) pickItems(ctx context.Context, d *Draft) error {
 	if err != nil {
 		return err
 	}
+	d.FirstRun = !state.Initialized
 	src, err := e.OpenSource(spec.Source)
 	if err != nil {
 		return err

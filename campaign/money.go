@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"text/template"
@@ -88,7 +89,7 @@ func formatMoney(locale string, args ...any) (string, error) {
 	if lf.symbolAfter {
 		return num + "\u00a0" + sym, nil
 	}
-	if strings.Trim(sym, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+	if letters(sym) {
 		return sym + "\u00a0" + num, nil // a code for a symbol: "CHF 12.50"
 	}
 	return sym + num, nil
@@ -109,7 +110,7 @@ var symbolAfterLanguages = map[string]bool{
 	"de": true, "fr": true, "es": true, "it": true, "pt": true, "ru": true, "pl": true, "cs": true,
 	"sk": true, "sv": true, "fi": true, "da": true, "nb": true, "no": true, "uk": true, "hu": true,
 	"ro": true, "bg": true, "hr": true, "sl": true, "lt": true, "lv": true, "et": true, "el": true,
-	"tr": false, "vi": true, "ca": true, "is": true, "sr": true,
+	"vi": true, "ca": true, "is": true, "sr": true,
 }
 
 func localeFormat(locale string) *localeFmt {
@@ -149,12 +150,9 @@ func localeFormat(locale string) *localeFmt {
 func (lf *localeFmt) number(d decimal.Decimal) string {
 	s := d.String()
 	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	var w decimal.Decimal
-	w, err := decimal.Parse(whole)
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
 	out := whole
-	if i, _, ok := w.Int64(0); err == nil && ok {
+	if i, err := strconv.ParseInt(whole, 10, 64); err == nil {
 		out = lf.printer.Sprint(number.Decimal(i))
 	}
 	if frac != "" {
@@ -169,8 +167,11 @@ func (lf *localeFmt) number(d decimal.Decimal) string {
 // isCode reports whether s looks like a currency code (three letters).
 func isCode(s string) bool {
 	s = strings.TrimSpace(s)
-	return len(s) == 3 && strings.Trim(strings.ToUpper(s), "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""
+	return len(s) == 3 && letters(strings.ToUpper(s))
 }
+
+// letters reports whether s is all upper-case ASCII letters.
+func letters(s string) bool { return strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" }
 
 // localeTemplates caches templates bound to a locale: a clone of each
 // template that calls money, made once per locale. The zero value is ready.

@@ -47,18 +47,18 @@ type Spec struct {
 	MaxWait  time.Duration `yaml:"max_wait"`
 	// Trigger makes the campaign run by itself under herald serve.
 	Trigger *TriggerSpec `yaml:"trigger"`
+	// On, PriceDrop, Filter and Cooldown configure a catalog source: which
+	// changes to a product are news, and which products.
+	On        []string       `yaml:"on"`
+	PriceDrop *PriceDropSpec `yaml:"price_drop"`
+	Filter    *FilterSpec    `yaml:"filter"`
+	Cooldown  time.Duration  `yaml:"cooldown"`
 	// LocalTime ("09:00") delivers to each subscriber at that time in
 	// their own time zone; QuietHours ("21:00-08:00") holds deliveries
 	// that would arrive inside until the period ends.
-	// On, PriceDrop, Filter and Cooldown configure a catalog source: which
-	// changes to a product are news, and which products.
-	On             []string       `yaml:"on"`
-	PriceDrop      *PriceDropSpec `yaml:"price_drop"`
-	Filter         *FilterSpec    `yaml:"filter"`
-	Cooldown       time.Duration  `yaml:"cooldown"`
-	LocalTime      string         `yaml:"local_time"`
-	QuietHours     string         `yaml:"quiet_hours"`
-	MaxFailureRate *float64       `yaml:"max_failure_rate"`
+	LocalTime      string   `yaml:"local_time"`
+	QuietHours     string   `yaml:"quiet_hours"`
+	MaxFailureRate *float64 `yaml:"max_failure_rate"`
 	// Purpose is promotional (the default) or utility; a utility campaign
 	// names the Messenger message Tag it may use outside the window.
 	Purpose Purpose     `yaml:"purpose"`
@@ -292,11 +292,9 @@ func (s *Spec) validate(known []string, errs *errList) {
 		}
 		switch src.Type {
 		case "rss":
-			for k, set := range map[string]bool{"format": src.Format != "", "fields": src.Fields != nil, "items": src.Items != "", "currency": src.Currency != ""} {
-				if set {
-					errs.add(s.Line("source."+k), "source.%s is for catalogs: set source.type: catalog, or remove it", k)
-				}
-			}
+			s.onlyForCatalogs(errs, "source.%s is for catalogs: set source.type: catalog, or remove it",
+				setting{"source.format", src.Format != ""}, setting{"source.fields", src.Fields != nil},
+				setting{"source.items", src.Items != ""}, setting{"source.currency", src.Currency != ""})
 		case "catalog":
 			s.validateCatalog(errs)
 		default:
@@ -310,14 +308,9 @@ func (s *Spec) validate(known []string, errs *errList) {
 		}
 	}
 	if !s.Source.Catalog() {
-		for _, k := range []struct {
-			key string
-			set bool
-		}{{"on", s.On != nil}, {"price_drop", s.PriceDrop != nil}, {"filter", s.Filter != nil}, {"cooldown", s.Cooldown != 0}} {
-			if k.set {
-				errs.add(s.Line(k.key), "%s: is for catalog sources (source: {type: catalog, …}): remove it", k.key)
-			}
-		}
+		s.onlyForCatalogs(errs, "%s: is for catalog sources (source: {type: catalog, …}): remove it",
+			setting{"on", s.On != nil}, setting{"price_drop", s.PriceDrop != nil},
+			setting{"filter", s.Filter != nil}, setting{"cooldown", s.Cooldown != 0})
 	}
 	if s.MaxItems == 0 {
 		s.MaxItems = DefaultMaxItems
@@ -424,6 +417,22 @@ func (m *MessageSpec) validate(s *Spec, errs *errList) {
 			errs.add(te.line, "%s", te.msg)
 		} else {
 			errs.add(s.Line("message"), "%s", err)
+		}
+	}
+}
+
+// setting is a campaign key and whether the file sets it.
+type setting struct {
+	key string
+	set bool
+}
+
+// onlyForCatalogs reports each key that is set on a campaign whose source
+// is not a catalog; format names the key with its last path element.
+func (s *Spec) onlyForCatalogs(errs *errList, format string, keys ...setting) {
+	for _, k := range keys {
+		if k.set {
+			errs.add(s.Line(k.key), format, k.key[strings.LastIndex(k.key, ".")+1:])
 		}
 	}
 }

@@ -114,7 +114,14 @@ type Result struct {
 	// MinInterval is the shortest time the source asks to be left alone
 	// before the next fetch: the larger of the HTTP Cache-Control max-age
 	// and the feed's own <ttl>; 0 when it says nothing. A poller waits at
-	// least this long. Sources cap it at 24h, so that a garbage value
-	// cannot stop polling for ever.
+	// least this long. Sources cap it with CapInterval, so that a garbage
+	// value cannot stop polling for ever.
 	MinInterval time.Duration
 }
+
+// MaxInterval caps a source's MinInterval: a feed or server that asks for a
+// week's (or a year's) silence by mistake must not stop a campaign.
+const MaxInterval = 24 * time.Hour
+
+// CapInterval bounds d to 0…MaxInterval.
+func CapInterval(d time.Duration) time.Duration { return min(max(d, 0), MaxInterval) }

@@ -104,17 +104,13 @@ func sourcesCheckRun(ctx context.Context, cmd *cobra.Command, o *sourcesCheckOpt
 	if spec.Source == nil {
 		return invalidf("campaign %s has no source: it sends its message as written", spec.Name)
 	}
-	state, err := a.store.SourceState(ctx, spec.Name, spec.Source.URL)
-	if err != nil {
-		return err
-	}
 	d, err := a.engine.Prepare(ctx, spec)
 	if err != nil {
 		return err
 	}
 	out := sourcesCheckJSON{
 		Campaign: spec.Name, Type: spec.Source.Type, Format: spec.Source.Format, URL: spec.Source.URL,
-		FirstScan: !state.Initialized, Changes: []sourceChangeJSON{}, Announce: []sourceAnnounceRow{},
+		FirstScan: d.FirstRun, Changes: []sourceChangeJSON{}, Announce: []sourceAnnounceRow{},
 	}
 	if d.Scan != nil {
 		out.NotModified, out.Pages, out.Products = d.Scan.NotModified, d.Scan.Pages, d.Scan.Products

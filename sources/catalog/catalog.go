@@ -16,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -152,7 +151,7 @@ func (s *Source) Scan(ctx context.Context, prev sources.Validators, emit func(so
 	if client == nil {
 		client = defaultClient
 	}
-	local := isLocal(s.URL)
+	local := fetch.IsFile(s.URL)
 	paged := f.next != nil && !local
 	next := s.URL
 	if !local {
@@ -208,11 +207,11 @@ func (s *Source) Scan(ctx context.Context, prev sources.Validators, emit func(so
 		}
 		res.Pages++
 		if resp.NotModified {
-			return ScanResult{NotModified: true, Validators: resp.Validators, MinInterval: resp.MaxAge}, nil
+			return ScanResult{NotModified: true, Validators: resp.Validators, MinInterval: sources.CapInterval(resp.MaxAge)}, nil
 		}
 		if !paged {
 			res.Validators = resp.Validators
-			res.MinInterval = resp.MaxAge
+			res.MinInterval = sources.CapInterval(resp.MaxAge)
 			break
 		}
 		u, err := url.Parse(resp.FinalURL)
@@ -223,23 +222,10 @@ func (s *Source) Scan(ctx context.Context, prev sources.Validators, emit func(so
 			return ScanResult{}, &sources.FetchError{URL: cur, Err: err}
 		}
 	}
-	if local {
-		res.MinInterval = 0
-	}
-	res.MinInterval = min(res.MinInterval, 24*time.Hour)
 	return res, nil
 }
 
 var defaultClient = &fetch.Client{}
-
-// isLocal reports whether raw names a local file rather than an http(s) URL.
-func isLocal(raw string) bool {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return true
-	}
-	return !slices.Contains([]string{"http", "https"}, strings.ToLower(u.Scheme))
-}
 
 // ProductError is a product herald cannot read: which product, which field,
 // what it held and why that is wrong.

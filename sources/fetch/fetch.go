@@ -350,6 +350,13 @@ func (c *Client) streamFile(ctx context.Context, rawURL, path string, maxBytes i
 	return out, nil
 }
 
+// IsFile reports whether rawURL names a local file (a path or a file://
+// URL) rather than something to fetch over HTTP.
+func IsFile(rawURL string) bool {
+	_, isFile, err := parseTarget(rawURL)
+	return err == nil && isFile
+}
+
 // parseTarget tells an http(s) URL from a local file: it returns the URL to
 // request, or the file path with isFile set.
 func parseTarget(rawURL string) (target *url.URL, isFile bool, err error) {

@@ -59,7 +59,7 @@ func (s *Source) Fetch(ctx context.Context, prev sources.Validators) (sources.Re
 		return sources.Result{
 			NotModified: true,
 			Validators:  resp.Validators,
-			MinInterval: capInterval(resp.MaxAge),
+			MinInterval: sources.CapInterval(resp.MaxAge),
 		}, nil
 	}
 	res, err := parse(resp.Body, resp.FinalURL, resp.ContentType)
@@ -89,7 +89,7 @@ func (s *Source) Fetch(ctx context.Context, prev sources.Validators) (sources.Re
 		// was written for whoever polls it over HTTP.
 		res.MinInterval = 0
 	} else {
-		res.MinInterval = capInterval(max(res.MinInterval, resp.MaxAge))
+		res.MinInterval = sources.CapInterval(max(res.MinInterval, resp.MaxAge))
 	}
 	return res, nil
 }
@@ -226,22 +226,14 @@ func parseFeed(data []byte) (parsedFeed, error) {
 	return out, nil
 }
 
-// maxInterval caps Result.MinInterval: a feed or server that asks for a
-// week's (or a year's) silence by mistake must not stop a campaign.
-const maxInterval = 24 * time.Hour
-
-func capInterval(d time.Duration) time.Duration {
-	return min(max(d, 0), maxInterval)
-}
-
 // ttl reads an RSS <ttl>, a whole number of minutes; 0 when it is missing,
-// not a number or not positive. It is capped at maxInterval.
+// not a number or not positive. It is capped at sources.MaxInterval.
 func ttl(raw string) time.Duration {
 	minutes, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
 	if err != nil || minutes <= 0 {
 		return 0
 	}
-	return time.Duration(min(minutes, int64(maxInterval/time.Minute))) * time.Minute
+	return time.Duration(min(minutes, int64(sources.MaxInterval/time.Minute))) * time.Minute
 }
 
 // textFields says which of an item's fields are plain text rather than
