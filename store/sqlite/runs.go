@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -442,15 +443,29 @@ type outcomeRow struct {
 func (s *Store) Apply(ctx context.Context, b campaign.Batch) (campaign.ApplyResult, error) {
 	var res campaign.ApplyResult
 	at := ms(b.At)
-	var outcomes []byte
+	// Sent outcomes, the common case, go in their cheap form; others in full.
+	var outcomes, sent []byte
 	if len(b.Outcomes) > 0 {
-		rows := make([]outcomeRow, len(b.Outcomes))
-		for i, o := range b.Outcomes {
-			rows[i] = outcomeRow{ID: o.DeliveryID, Marked: o.Marked, State: string(o.State), Reason: o.Reason, Error: o.Error, IDs: strings.Join(o.MessageIDs, ",")}
+		var rows []outcomeRow
+		sentIDs := make(map[string]string, len(b.Outcomes))
+		for _, o := range b.Outcomes {
+			ids := strings.Join(o.MessageIDs, ",")
+			if o.Marked && o.State == campaign.Sent && o.Reason == "" && o.Error == "" {
+				sentIDs[strconv.FormatInt(o.DeliveryID, 10)] = ids
+				continue
+			}
+			rows = append(rows, outcomeRow{ID: o.DeliveryID, Marked: o.Marked, State: string(o.State), Reason: o.Reason, Error: o.Error, IDs: ids})
 		}
 		var err error
-		if outcomes, err = json.Marshal(rows); err != nil {
-			return res, err
+		if len(rows) > 0 {
+			if outcomes, err = json.Marshal(rows); err != nil {
+				return res, err
+			}
+		}
+		if len(sentIDs) > 0 {
+			if sent, err = json.Marshal(sentIDs); err != nil {
+				return res, err
+			}
 		}
 	}
 	var sending []byte
@@ -462,21 +477,22 @@ func (s *Store) Apply(ctx context.Context, b campaign.Batch) (campaign.ApplyResu
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res = campaign.ApplyResult{}
+		if sent != nil {
+			if _, err := tx.StmtContext(ctx, s.recordSent).ExecContext(ctx, at, string(sent), b.RunID); err != nil {
+				return fmt.Errorf("record outcomes: %w", err)
+			}
+		}
 		if outcomes != nil {
 			if _, err := tx.StmtContext(ctx, s.recordOutcomes).ExecContext(ctx, at, string(outcomes), b.RunID); err != nil {
 				return fmt.Errorf("record outcomes: %w", err)
 			}
-			for _, o := range b.Outcomes {
-				if err := applySubscriberEffects(ctx, tx, o, at); err != nil {
-					return err
-				}
+		}
+		for _, o := range b.Outcomes {
+			if err := applySubscriberEffects(ctx, tx, o, at); err != nil {
+				return err
 			}
 		}
 		if sending != nil {
-			var err error
-			if res.Stopped, err = returnedIDs(tx.StmtContext(ctx, s.skipStopped).QueryContext(ctx, at, b.RunID, string(sending))); err != nil {
-				return fmt.Errorf("skip stopped subscribers: %w", err)
-			}
 			if b.Cap != nil {
 				capped, err := returnedIDs(tx.QueryContext(ctx, q("SkipCapped"), at, b.RunID, string(sending), ms(b.At.Add(-b.Cap.Per)), b.Cap.Max))
 				if err != nil {
@@ -484,7 +500,11 @@ func (s *Store) Apply(ctx context.Context, b campaign.Batch) (campaign.ApplyResu
 				}
 				res.Stopped = append(res.Stopped, capped...)
 			}
-			if res.Marked, err = returnedIDs(tx.StmtContext(ctx, s.markSending).QueryContext(ctx, at, b.RunID, string(sending))); err != nil {
+			rows, err := tx.StmtContext(ctx, s.markSending).QueryContext(ctx, at, b.RunID, string(sending))
+			if err == nil {
+				err = scanMarked(rows, &res)
+			}
+			if err != nil {
 				return fmt.Errorf("mark deliveries sending: %w", err)
 			}
 			if b.Cap != nil && len(res.Marked) > 0 {
@@ -503,6 +523,25 @@ func (s *Store) Apply(ctx context.Context, b campaign.Batch) (campaign.ApplyResu
 		return campaign.ApplyResult{}, err
 	}
 	return res, nil
+}
+
+// scanMarked reads what MarkSending returned into res: the ids marked
+// sending, and those skipped because their subscriber stopped.
+func scanMarked(rows *sql.Rows, res *campaign.ApplyResult) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var send bool
+		if err := rows.Scan(&id, &send); err != nil {
+			return err
+		}
+		if send {
+			res.Marked = append(res.Marked, id)
+		} else {
+			res.Stopped = append(res.Stopped, id)
+		}
+	}
+	return rows.Err()
 }
 
 // returnedIDs reads the ids a RETURNING statement returned.

@@ -30,7 +30,7 @@ type Store struct {
 	r    *sql.DB // readers
 
 	// The ledger's hot statements, prepared once on the writer.
-	markSending, skipStopped, recordOutcomes *sql.Stmt
+	markSending, recordSent, recordOutcomes *sql.Stmt
 	// tombstoneKey keys the hash a forgotten address becomes.
 	tombstoneKey []byte
 }
@@ -77,7 +77,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	for _, p := range []struct {
 		st   **sql.Stmt
 		name string
-	}{{&s.markSending, "MarkSending"}, {&s.skipStopped, "SkipStopped"}, {&s.recordOutcomes, "RecordOutcomes"}} {
+	}{{&s.markSending, "MarkSending"}, {&s.recordSent, "RecordSent"}, {&s.recordOutcomes, "RecordOutcomes"}} {
 		if *p.st, err = w.PrepareContext(ctx, q(p.name)); err != nil {
 			break
 		}
@@ -91,7 +91,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	for _, st := range []*sql.Stmt{s.markSending, s.skipStopped, s.recordOutcomes} {
+	for _, st := range []*sql.Stmt{s.markSending, s.recordSent, s.recordOutcomes} {
 		if st != nil {
 			st.Close()
 		}

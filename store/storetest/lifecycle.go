@@ -250,7 +250,28 @@ func testStopMidRun(t *testing.T, s Store) {
 		t.Fatalf("apply: %+v", res)
 	}
 	c := must(s.Counts(ctx, run.ID))(t)
-	if c.Skipped != 1 || c.Sending != 1 {
+	if c.Skipped != 1 || c.Sending != 1 ||
+		!slices.Equal(c.Reasons, []campaign.ReasonCount{{State: campaign.Skipped, Reason: string(audience.Unsubscribed), Count: 1}}) {
 		t.Fatalf("counts %+v", c)
+	}
+	// Under a frequency cap the stop still wins: the reason is the stop. (A
+	// cap of 0 holds back everyone else.)
+	must(s.Upsert(ctx, []audience.Subscriber{sub("telegram", "3")}, t0))(t)
+	run2 := plan(t, s, campaign.PlanRequest{Campaign: "d", Channels: []string{"telegram"}, Parts: 1, Now: t0})
+	claims = must(s.Pending(ctx, run2.ID, 0, 10, farFuture))(t)
+	must(s.Stop(ctx, inbound("3", "stop-3", t0), audience.Unsubscribed))(t)
+	var ids []int64
+	for _, cl := range claims {
+		ids = append(ids, cl.DeliveryID)
+	}
+	res = must(s.Apply(ctx, campaign.Batch{RunID: run2.ID, At: t0, Sending: ids, Cap: &campaign.FrequencyCap{Max: 0, Per: time.Hour}}))(t)
+	if len(res.Marked) != 0 || len(res.Stopped) != 2 {
+		t.Fatalf("apply with a cap: %+v", res)
+	}
+	c = must(s.Counts(ctx, run2.ID))(t)
+	slices.SortFunc(c.Reasons, func(a, b campaign.ReasonCount) int { return cmpStr(a.Reason, b.Reason) })
+	if want := []campaign.ReasonCount{{State: campaign.Skipped, Reason: campaign.ReasonFrequencyCap, Count: 1},
+		{State: campaign.Skipped, Reason: string(audience.Unsubscribed), Count: 1}}; !slices.Equal(c.Reasons, want) {
+		t.Fatalf("reasons with a cap: %+v", c.Reasons)
 	}
 }
