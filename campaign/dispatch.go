@@ -137,9 +137,15 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 		e.log().Warn("recovered deliveries left sending by a stopped process; their outcome is unknown and they are not resent",
 			"run", run.ID, "unknown", recovered)
 	}
-	before, err := e.Store.Counts(ctx, run.ID)
-	if err != nil {
-		return res, err
+	// The progress bar's total; counting the ledger costs a scan of the run,
+	// so only when someone watches.
+	var total int
+	if progress != nil {
+		before, err := e.Store.Counts(ctx, run.ID)
+		if err != nil {
+			return res, err
+		}
+		total = before.Pending
 	}
 
 	stopCtx, stop := context.WithCancelCause(ctx)
@@ -149,7 +155,7 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 		callCtx:  context.WithoutCancel(ctx),
 		limiters: map[string]*limiter{},
 		cache:    make([]cachedMessage, max(spec.partsOf(run), 1)),
-		total:    before.Pending, progress: progress,
+		total:    total, progress: progress,
 		preds: map[int64]chan struct{}{},
 	}
 	for name, ch := range e.Channels {
@@ -199,12 +205,14 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 	}
 	state := map[Ending]RunState{Completed: RunDone, Interrupted: RunPaused, RateLimitPaused: RunPaused, Aborted: RunAborted}[ending]
 	bg := context.WithoutCancel(ctx)
+	counted := false
 	if ending == Completed {
 		// Everything claimed was attempted; make sure nothing is left.
 		n, err := e.Store.Counts(bg, run.ID)
 		if err != nil {
 			return res, fmt.Errorf("run %d: %w", run.ID, err)
 		}
+		res.Counts, counted = n, true
 		if left := n.Pending + n.Sending; left > 0 {
 			next, err := e.Store.NextDue(bg, run.ID)
 			if err != nil {
@@ -226,8 +234,10 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 	if res.Run, err = e.Store.Run(bg, run.ID); err != nil {
 		return res, err
 	}
-	if res.Counts, err = e.Store.Counts(bg, run.ID); err != nil {
-		return res, err
+	if !counted { // releasing the run changed no delivery
+		if res.Counts, err = e.Store.Counts(bg, run.ID); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }

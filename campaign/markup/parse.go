@@ -10,7 +10,15 @@ import (
 // Parse parses src (see the package documentation for the syntax). It never
 // fails: whatever does not form valid markup is kept as literal text.
 func Parse(src string) Doc {
-	p := parser{src: src, noCloser: map[int]int{}}
+	// Each special byte makes at most two items (the text before it and
+	// itself): sizing the list once spares the parse its regrowth.
+	specials := 0
+	for i := 0; i < len(src); i++ {
+		if isSpecial(src[i]) {
+			specials++
+		}
+	}
+	p := parser{src: src, items: make([]item, 0, 2*specials+1)}
 	p.run()
 	return Doc{Nodes: normalize(resolveEmphasis(p.items))}
 }
@@ -160,6 +168,9 @@ func (p *parser) findCloser(from, n int) (int, bool) {
 	}
 	// Every scan starts right after a backtick run, never inside an escape,
 	// so a later scan for n would find nothing either.
+	if p.noCloser == nil {
+		p.noCloser = map[int]int{}
+	}
 	p.noCloser[n] = from
 	return 0, false
 }
@@ -287,7 +298,7 @@ type frame struct {
 // resolveEmphasis matches the delimiter runs in items and returns the
 // resulting nodes; unmatched delimiters and brackets become text.
 func resolveEmphasis(items []item) []Node {
-	frames := []frame{{}}
+	frames := []frame{{nodes: make([]Node, 0, len(items))}}
 	var open [256]int // open frames per delimiter character
 	// collapse turns the openers of the frames above frames[to] into text.
 	collapse := func(to int) {
@@ -376,16 +387,33 @@ func compatible(opener, closer *item) bool {
 // normalize merges adjacent text nodes and drops empty ones.
 func normalize(nodes []Node) []Node {
 	out := make([]Node, 0, len(nodes))
+	// A run of text nodes becomes one; a run of one keeps its string.
 	var text strings.Builder
+	var single string
+	runs := 0
 	flush := func() {
-		if text.Len() > 0 {
+		switch {
+		case runs == 1 && single != "":
+			out = append(out, Node{Kind: Text, Text: single})
+		case text.Len() > 0:
 			out = append(out, Node{Kind: Text, Text: text.String()})
-			text.Reset()
 		}
+		text.Reset()
+		single, runs = "", 0
 	}
 	for _, n := range nodes {
 		switch n.Kind {
 		case Text:
+			if n.Text == "" {
+				continue
+			}
+			if runs++; runs == 1 {
+				single = n.Text
+				continue
+			}
+			if runs == 2 {
+				text.WriteString(single)
+			}
 			text.WriteString(n.Text)
 			continue
 		case Bold, Italic, Strike, Link:

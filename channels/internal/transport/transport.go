@@ -92,12 +92,25 @@ func Do(ctx context.Context, hc *http.Client, r Request) (status int, body []byt
 	if limit <= 0 {
 		limit = MaxResponseBytes
 	}
-	body, err = io.ReadAll(io.LimitReader(resp.Body, limit))
+	body, err = readAnswer(resp, limit)
 	if err != nil {
 		// The request arrived; only the answer was lost.
 		return resp.StatusCode, nil, transportError(err, true, redact)
 	}
 	return resp.StatusCode, body, nil
+}
+
+// readAnswer reads at most limit bytes of the answer: in one allocation of
+// the right size when the answer says its length, as the platforms' do.
+func readAnswer(resp *http.Response, limit int64) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= limit {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, limit))
 }
 
 func transportError(err error, wrote bool, redact func(string) string) error {
