@@ -265,7 +265,23 @@ func sendRun(ctx context.Context, cmd *cobra.Command, o *sendOptions, io *IOStre
 		return err
 	}
 	rep := &runReporter{a: a, io: io, json: o.output == "json", threshold: failureThreshold(spec, o.maxFailureRate)}
+	// Another herald process (serve's watch, a second CI job) may consume
+	// the source between our read and our plan; nothing was sent, so read
+	// it again: the other's run, or the items it left, decide what happens.
+	for attempt := 1; ; attempt++ {
+		err := sendOnce(ctx, a, spec, rep, o, io)
+		if !errors.Is(err, campaign.ErrSourceChanged) || attempt == maxSourceRetries {
+			return err
+		}
+		fmt.Fprintf(io.ErrOut, "%s's source was consumed by another herald process meanwhile; reading it again\n", spec.Name)
+	}
+}
 
+// maxSourceRetries bounds how often send reads a source again that other
+// processes keep consuming first.
+const maxSourceRetries = 3
+
+func sendOnce(ctx context.Context, a *app, spec *campaign.Spec, rep *runReporter, o *sendOptions, io *IOStreams) error {
 	if o.key != "" {
 		run, err := a.store.RunByKey(ctx, spec.Name, o.key)
 		switch {
