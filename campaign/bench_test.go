@@ -39,7 +39,8 @@ const benchWorkers = 128
 // requests to the same sandbox from a bare net/http loop with the same
 // concurrency. It reports both throughputs and herald/bare, and the CPU time
 // the whole process (sandbox included) spent per message on each side: on
-// a shared machine the CPU figures wander far less than the throughputs.
+// a shared machine the CPU figures wander far less than the throughputs,
+// and the allocations per message (the whole process's too) not at all.
 // "digest" is the shape of the example campaign (one message for
 // everyone); "personal" greets each subscriber by name, so every message is
 // rendered.
@@ -157,6 +158,7 @@ func benchSend(b *testing.B, specYAML string) {
 	}
 
 	var heraldTime, bareTime, heraldCPU, bareCPU time.Duration
+	var heraldAllocs, bareAllocs uint64
 	for i := 0; b.Loop(); i++ {
 		d, err := e.Prepare(ctx, spec)
 		if err != nil {
@@ -179,21 +181,25 @@ func benchSend(b *testing.B, specYAML string) {
 		}
 		// Alternate the order so neither side always runs on a warmer machine.
 		timeHerald := func() {
+			allocs := mallocs()
 			start, cpu := time.Now(), cpuTime()
 			res, err := e.Dispatch(ctx, spec, run, nil)
 			heraldTime += time.Since(start)
 			heraldCPU += cpuTime() - cpu
+			heraldAllocs += mallocs() - allocs
 			if err != nil || res.Counts.Sent != n {
 				b.Fatalf("herald sent %d of %d: %v (%+v)", res.Counts.Sent, n, err, res.Counts.Reasons)
 			}
 		}
 		timeBare := func() {
+			allocs := mallocs()
 			start, cpu := time.Now(), cpuTime()
 			if err := bare(calls); err != nil {
 				b.Fatal(err)
 			}
 			bareTime += time.Since(start)
 			bareCPU += cpuTime() - cpu
+			bareAllocs += mallocs() - allocs
 		}
 		if i%2 == 0 {
 			timeHerald()
@@ -209,6 +215,8 @@ func benchSend(b *testing.B, specYAML string) {
 	b.ReportMetric(bareTime.Seconds()/heraldTime.Seconds(), "herald/bare")
 	b.ReportMetric(float64(heraldCPU.Microseconds())/msgs, "herald-cpu-us/msg")
 	b.ReportMetric(float64(bareCPU.Microseconds())/msgs, "bare-cpu-us/msg")
+	b.ReportMetric(float64(heraldAllocs)/msgs, "herald-allocs/msg")
+	b.ReportMetric(float64(bareAllocs)/msgs, "bare-allocs/msg")
 }
 
 // BenchmarkPlanMemory plans runs for audiences of growing size and reports
@@ -277,6 +285,13 @@ SELECT 'telegram', CAST(1000000 + i AS TEXT), 'Subscriber ' || i, CASE WHEN i % 
 	if err != nil {
 		b.Fatal(err)
 	}
+}
+
+// mallocs is how many heap objects the process has allocated so far.
+func mallocs() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.Mallocs
 }
 
 // resetPeakRSS resets the kernel's resident-memory high-water mark (Linux).

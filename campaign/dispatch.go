@@ -176,12 +176,13 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			reply := make(chan markResult, 1) // this worker's marks
 			for cl := range work {
 				if stopCtx.Err() != nil {
 					d.release(cl)
 					continue
 				}
-				d.safeDeliver(cl)
+				d.safeDeliver(cl, reply)
 			}
 		}()
 	}
@@ -384,7 +385,7 @@ func (d *dispatch) count() {
 // safeDeliver delivers cl; a panic (a bug in herald or an adapter) aborts
 // the run instead of the process: the delivery's outcome is unknown if its
 // request may have left, and it stays pending if it had not been marked.
-func (d *dispatch) safeDeliver(cl Claim) {
+func (d *dispatch) safeDeliver(cl Claim, reply chan markResult) {
 	defer func() {
 		p := recover()
 		if p == nil {
@@ -395,10 +396,10 @@ func (d *dispatch) safeDeliver(cl Claim) {
 		d.stop(&stopError{ending: Aborted, reason: fmt.Sprintf("herald crashed while sending delivery %d: %v", cl.DeliveryID, p)})
 		d.w.record(Outcome{DeliveryID: cl.DeliveryID, Marked: true, State: Unknown, Reason: "crashed", Error: fmt.Sprint(p)})
 	}()
-	d.deliver(cl)
+	d.deliver(cl, reply)
 }
 
-func (d *dispatch) deliver(cl Claim) {
+func (d *dispatch) deliver(cl Claim, reply chan markResult) {
 	defer d.finishPart(cl)
 	if cl.after != nil {
 		// A subscriber's parts go in order: nothing of this part may
@@ -471,7 +472,7 @@ func (d *dispatch) deliver(cl Claim) {
 			return
 		}
 		if !marked {
-			switch d.w.markSending(cl.DeliveryID) {
+			switch d.w.markSending(cl.DeliveryID, reply) {
 			case markStopped:
 				d.count() // the subscriber stopped since the claim: skipped in the ledger
 				return
@@ -487,7 +488,11 @@ func (d *dispatch) deliver(cl Claim) {
 		got, err := ch.Do(rctx, calls[i])
 		cancel()
 		if err == nil {
-			ids = append(ids, got...)
+			if ids == nil {
+				ids = got // most messages are one call
+			} else {
+				ids = append(ids, got...)
+			}
 			i, retries, limited = i+1, 0, 0
 			continue
 		}

@@ -49,9 +49,9 @@ func newLedgerWriter(s Store, runID int64, now func() time.Time, workers int) *l
 }
 
 // markSending durably marks the delivery sending and reports whether it was
-// still pending and its subscriber still subscribed.
-func (w *ledgerWriter) markSending(id int64) markResult {
-	reply := make(chan markResult, 1)
+// still pending and its subscriber still subscribed. reply is the caller's
+// own channel (buffered, 1), used again for its next mark.
+func (w *ledgerWriter) markSending(id int64, reply chan markResult) markResult {
 	w.in <- ledgerOp{sending: id, reply: reply}
 	return <-reply
 }

@@ -412,18 +412,20 @@ func (s *Store) Pending(ctx context.Context, runID, afterID int64, limit int, du
 	}
 	defer rows.Close()
 	out := make([]campaign.Claim, 0, limit)
+	// Rows are scanned straight into their slot, through scratch declared
+	// once: a pointer handed to Scan escapes, and a fresh one per row would
+	// cost an allocation per delivery each.
+	var tags, status string
+	var lia, wu int64
 	for rows.Next() {
-		var c campaign.Claim
-		var tags, status string
-		var lia int64
+		out = append(out, campaign.Claim{})
+		c := &out[len(out)-1]
 		sub := &c.Subscriber
-		var wu int64
 		if err := rows.Scan(&c.DeliveryID, &c.Seq, &c.Route, &sub.ID, &sub.Channel, &sub.Address, &sub.Name, &sub.Locale,
 			&sub.Timezone, &tags, &status, &lia, &wu, &c.Token); err != nil {
 			return nil, err
 		}
 		sub.Tags, sub.Status, sub.LastInboundAt, sub.WindowUntil = parseTags(tags), audience.Status(status), fromMS(lia), fromMS(wu)
-		out = append(out, c)
 	}
 	return out, rows.Err()
 }

@@ -80,8 +80,8 @@ func Do(ctx context.Context, hc *http.Client, r Request) (status int, body []byt
 	if err != nil {
 		return 0, nil, &campaign.SendError{Kind: campaign.Fatal, Reason: "config", Message: redact(err.Error())}
 	}
-	for k, v := range r.Header {
-		req.Header[k] = v
+	if r.Header != nil {
+		req.Header = r.Header // read only, by the transport as by herald
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
