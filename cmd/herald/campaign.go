@@ -312,6 +312,11 @@ func sendOnce(ctx context.Context, a *app, spec *campaign.Spec, rep *runReporter
 			return invalidf("campaign %s has an unfinished run %d (%s) started with another key: resume it with 'herald campaign resume %d' or cancel it with 'herald campaign cancel %d' first",
 				spec.Name, run.ID, run.State, run.ID, run.ID)
 		}
+		if o.key != "" {
+			// Another process planned it with our key after we looked the
+			// key up: the same send, followed as if we had found it then.
+			return rep.follow(ctx, spec, run)
+		}
 		return rep.resume(ctx, spec, run)
 	} else if !errors.Is(err, campaign.ErrNotFound) {
 		return err
