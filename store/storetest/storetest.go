@@ -418,6 +418,12 @@ func testLedger(t *testing.T, s Store) {
 	if c.Sent != 3 || c.Skipped != 1 || c.Unknown != 0 || c.Pending != 0 {
 		t.Fatalf("counts after late outcomes: %+v", c)
 	}
+	// The late sent outcome leaves no trace of the timeout it replaced.
+	wantReasons = []campaign.ReasonCount{{State: campaign.Failed, Reason: "blocked", Count: 1}, {State: campaign.Skipped, Reason: "unsubscribed", Count: 1}}
+	slices.SortFunc(c.Reasons, func(a, b campaign.ReasonCount) int { return cmpStr(string(a.State), string(b.State)) })
+	if !slices.Equal(c.Reasons, wantReasons) {
+		t.Fatalf("reasons after late outcomes: %+v", c.Reasons)
+	}
 	if id := must(s.AddressOwner(ctx, "telegram", "-1009999"))(t); id != all[2].Subscriber.ID {
 		t.Fatalf("AddressOwner = %d, want %d", id, all[2].Subscriber.ID)
 	}

@@ -40,6 +40,9 @@ func NewClient() *http.Client {
 type Request struct {
 	Method string // default POST
 	URL    string
+	// Header is set on the request as it is, not copied: it is read only,
+	// and may be shared by concurrent requests (a client with a cookie jar
+	// or a header-editing transport would need a copy).
 	Header http.Header
 	Body   []byte
 	// Redact removes secrets from error text (the URL of a transport error

@@ -156,7 +156,7 @@ DELETE FROM contacts WHERE at < ?;
 -- The commonest outcome in the cheapest form: marked deliveries the platform
 -- accepted, as one JSON object from delivery id to message ids (no
 -- json_extract per row). A takeover may have recovered them as unknown.
-UPDATE deliveries SET state = 'sent', message_ids = o.value, finished_at = ?
+UPDATE deliveries SET state = 'sent', reason = '', error = '', message_ids = o.value, finished_at = ?
 FROM json_each(?) AS o
 WHERE deliveries.id = CAST(o.key AS INTEGER) AND +deliveries.run_id = ?
   AND deliveries.state IN ('sending', 'unknown');
