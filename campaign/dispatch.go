@@ -47,7 +47,9 @@ type Result struct {
 	NextDue time.Time
 }
 
-// Progress reports a dispatch's progress: done of total deliveries.
+// Progress reports a dispatch's progress: done of total deliveries. It is
+// called once with done 0 before any delivery is attempted, then from the
+// workers, concurrently, as deliveries settle.
 type Progress func(done, total int)
 
 func (o SendOptions) withDefaults() SendOptions {
@@ -137,8 +139,8 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 		e.log().Warn("recovered deliveries left sending by a stopped process; their outcome is unknown and they are not resent",
 			"run", run.ID, "unknown", recovered)
 	}
-	// The progress bar's total; counting the ledger costs a scan of the run,
-	// so only when someone watches.
+	// The progress's total; counting the ledger costs a scan of the run, so
+	// only when someone watches.
 	var total int
 	if progress != nil {
 		before, err := e.Store.Counts(ctx, run.ID)
@@ -146,6 +148,7 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 			return res, err
 		}
 		total = before.Pending
+		progress(0, total)
 	}
 
 	stopCtx, stop := context.WithCancelCause(ctx)
@@ -206,14 +209,14 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 	}
 	state := map[Ending]RunState{Completed: RunDone, Interrupted: RunPaused, RateLimitPaused: RunPaused, Aborted: RunAborted}[ending]
 	bg := context.WithoutCancel(ctx)
-	counted := false
+	// Releasing the run changes no delivery: these are its final counts.
+	n, err := e.Store.Counts(bg, run.ID)
+	if err != nil {
+		return res, fmt.Errorf("run %d: %w", run.ID, err)
+	}
+	res.Counts = n
 	if ending == Completed {
 		// Everything claimed was attempted; make sure nothing is left.
-		n, err := e.Store.Counts(bg, run.ID)
-		if err != nil {
-			return res, fmt.Errorf("run %d: %w", run.ID, err)
-		}
-		res.Counts, counted = n, true
 		if left := n.Pending + n.Sending; left > 0 {
 			next, err := e.Store.NextDue(bg, run.ID)
 			if err != nil {
@@ -234,11 +237,6 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 	res.Ending, res.Reason = ending, reason
 	if res.Run, err = e.Store.Run(bg, run.ID); err != nil {
 		return res, err
-	}
-	if !counted { // releasing the run changed no delivery
-		if res.Counts, err = e.Store.Counts(bg, run.ID); err != nil {
-			return res, err
-		}
 	}
 	return res, nil
 }

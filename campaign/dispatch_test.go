@@ -454,3 +454,35 @@ func TestStopDuringRateLimitWaitLeavesRefusedDeliveriesPending(t *testing.T) {
 		t.Fatalf("sandbox accepted %d, ledger says %d sent", got, c.Sent)
 	}
 }
+
+// TestDispatchReportsProgress: the first report, before any delivery, gives
+// the total; then every settled delivery is reported once, up to the total.
+func TestDispatchReportsProgress(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{subscribers: 50})
+	s := spec(t, staticSpec)
+	run := b.plan(t, context.Background(), s)
+	var mu sync.Mutex
+	var reports [][2]int
+	res, err := b.engine.Dispatch(context.Background(), s, run, func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(reports) == 0 && len(b.sb.Messages()) != 0 {
+			t.Error("the first report came after a delivery")
+		}
+		reports = append(reports, [2]int{done, total})
+	})
+	if err != nil || res.Counts.Sent != 50 {
+		t.Fatalf("%+v, %v", res.Counts, err)
+	}
+	if len(reports) != 51 || reports[0] != [2]int{0, 50} {
+		t.Fatalf("%d reports, first %v; want 51, first [0 50]", len(reports), reports[0])
+	}
+	seen := map[int]bool{}
+	for _, r := range reports[1:] {
+		if r[1] != 50 || r[0] < 1 || r[0] > 50 || seen[r[0]] {
+			t.Fatalf("report %v (reports %v)", r, reports)
+		}
+		seen[r[0]] = true
+	}
+}

@@ -695,17 +695,22 @@ func (r *runReporter) resume(ctx context.Context, spec *campaign.Spec, run campa
 
 func (r *runReporter) dispatch(ctx context.Context, spec *campaign.Spec, run campaign.Run) error {
 	// A progress bar on a terminal only; without one the dispatch is not
-	// asked to report progress (and spares counting the run for it).
+	// asked to report progress (and spares counting the run for it). The
+	// bar is made from the first report, which comes before any delivery.
 	var bar *progressbar.ProgressBar
 	var progress campaign.Progress
 	if r.io.ErrTTY && !r.json {
-		c, err := r.a.store.Counts(ctx, run.ID)
-		if err == nil && c.Pending > 0 {
-			bar = progressbar.NewOptions(c.Pending, progressbar.OptionSetWriter(r.io.ErrOut),
-				progressbar.OptionSetDescription("sending "+spec.Name), progressbar.OptionShowCount(),
-				progressbar.OptionShowIts(), progressbar.OptionSetItsString("msg"),
-				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-			progress = func(done, _ int) { bar.Set(done) }
+		progress = func(done, total int) {
+			if bar == nil {
+				if total == 0 {
+					return
+				}
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(r.io.ErrOut),
+					progressbar.OptionSetDescription("sending "+spec.Name), progressbar.OptionShowCount(),
+					progressbar.OptionShowIts(), progressbar.OptionSetItsString("msg"),
+					progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+			}
+			bar.Set(done)
 		}
 	}
 	res, err := r.a.engine.Dispatch(ctx, spec, run, progress)

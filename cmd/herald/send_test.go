@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"reflect"
@@ -190,6 +191,27 @@ func TestSendAsksOnATerminal(t *testing.T) {
 	r = b.heraldTTY(t, "", "campaign", "send", "announcement", "--yes")
 	if r.code != 0 || strings.Contains(r.stderr, "?") {
 		t.Errorf("--yes on a terminal: %s", r)
+	}
+}
+
+// TestSendShowsProgressOnATerminal: a progress bar on a terminal's stderr,
+// none when stderr is not one.
+func TestSendShowsProgressOnATerminal(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.importAudience(t)
+	io, out, errOut := TestStreams("", b.envWith(nil))
+	io.ErrTTY = true
+	if code := run(context.Background(), []string{"campaign", "send", "blog-digest", "--yes"}, io); code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	// The bar counts out of the 6 pending (it redraws at most every 100 ms).
+	if !strings.Contains(errOut.String(), "sending blog-digest") || !strings.Contains(errOut.String(), "/6,") {
+		t.Errorf("no progress bar on a terminal: %q", errOut)
+	}
+	r := b.must(t, 0, "campaign", "send", "announcement", "--yes")
+	if strings.Contains(r.stderr, "sending announcement") {
+		t.Errorf("a progress bar without a terminal: %q", r.stderr)
 	}
 }
 
