@@ -107,6 +107,16 @@ func workersFor(channels map[string]Channel) int {
 	return min(max(int(need+0.5), minWorkers), maxWorkers)
 }
 
+// pausedTooLong stops a run whose account must wait longer than maxPause.
+func pausedTooLong(channel string, wait, maxPause time.Duration) *stopError {
+	if wait >= time.Second {
+		wait = wait.Round(time.Second) // what is left of a pause another run met
+	}
+	return &stopError{ending: RateLimitPaused, reason: fmt.Sprintf(
+		"%s asked herald to wait %s (more than the %s herald waits); run paused: resume it later",
+		channel, wait, maxPause)}
+}
+
 // stopError is why a dispatch stopped claiming before it ran out of work.
 type stopError struct {
 	ending Ending
@@ -155,14 +165,13 @@ func (e *Engine) Dispatch(ctx context.Context, spec *Spec, run Run, progress Pro
 	defer stop(nil)
 	d := &dispatch{
 		e: e, opts: opts, spec: spec, run: run, compiled: c, stop: stop, stopCtx: stopCtx,
-		callCtx:  context.WithoutCancel(ctx),
-		limiters: map[string]*limiter{},
-		cache:    make([]cachedMessage, max(spec.partsOf(run), 1)),
-		total:    total, progress: progress,
+		callCtx: context.WithoutCancel(ctx), limiters: map[string]*Limiter{},
+		cache: make([]cachedMessage, max(spec.partsOf(run), 1)),
+		total: total, progress: progress,
 		preds: map[int64]chan struct{}{},
 	}
-	for name, ch := range e.Channels {
-		d.limiters[name] = newLimiter(ch.Limits())
+	for name := range e.Channels {
+		d.limiters[name] = e.Limiter(name) // the account's, shared with its other runs
 	}
 	d.w = newLedgerWriter(e.Store, run.ID, e.now, opts.Workers)
 	if e.FrequencyCap != nil && spec.Purpose == Promotional {
@@ -264,9 +273,9 @@ type dispatch struct {
 	stopCtx  context.Context
 	stop     context.CancelCauseFunc
 	callCtx  context.Context
-	limiters map[string]*limiter
 	cache    []cachedMessage
 	w        *ledgerWriter
+	limiters map[string]*Limiter // the engine's, by channel
 
 	total    int
 	done     atomic.Int64
@@ -465,8 +474,23 @@ func (d *dispatch) deliver(cl Claim, reply chan markResult) {
 		}
 	}
 	for i := 0; i < len(calls); {
-		if err := lim.wait(waitCtx(i), calls[i]); err != nil {
-			stopped()
+		if err := lim.Wait(waitCtx(i), calls[i], d.opts.MaxPause); err != nil {
+			var long *LongPauseError
+			if !errors.As(err, &long) {
+				stopped()
+				return
+			}
+			// This run or another, or a reply, was told to wait longer
+			// than a run waits: pause the run.
+			d.stop(pausedTooLong(sub.Channel, long.Pause, d.opts.MaxPause))
+			if i == 0 {
+				stopped() // nothing of it sent: pending for the resume
+				return
+			}
+			// Part of the message is out; the rest cannot follow in time.
+			out.State, out.Reason, out.MessageIDs = Unknown, "rate_limited", ids
+			out.Error = fmt.Sprintf("after %d of %d parts: %s", i, len(calls), long.Error())
+			d.record(out)
 			return
 		}
 		if !marked {
@@ -507,9 +531,8 @@ func (d *dispatch) deliver(cl Claim, reply chan markResult) {
 		switch se.Kind {
 		case RateLimited:
 			if se.RetryAfter > d.opts.MaxPause {
-				d.stop(&stopError{ending: RateLimitPaused, reason: fmt.Sprintf(
-					"%s asked herald to wait %s (more than the %s herald waits); run paused: resume it later",
-					sub.Channel, se.RetryAfter, d.opts.MaxPause)})
+				lim.Pause(se.RetryAfter) // for the account's other runs and replies too
+				d.stop(pausedTooLong(sub.Channel, se.RetryAfter, d.opts.MaxPause))
 				if i == 0 {
 					out.State = Pending // the platform refused it: not sent
 				} else {
@@ -517,7 +540,7 @@ func (d *dispatch) deliver(cl Claim, reply chan markResult) {
 				}
 				break
 			}
-			lim.pause(se.RetryAfter)
+			lim.Pause(se.RetryAfter)
 			if limited++; limited <= 50 {
 				continue
 			}

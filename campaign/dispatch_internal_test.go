@@ -1,6 +1,11 @@
 package campaign
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
 
 type limitsOnly struct {
 	Channel
@@ -30,4 +35,40 @@ func TestWorkersFollowTheRate(t *testing.T) {
 			t.Errorf("rates %v: %d workers, want %d", tc.rates, got, tc.want)
 		}
 	}
+}
+
+// A pause longer than the caller waits that arrives while Wait sleeps a
+// short one is not slept out: Wait answers LongPauseError.
+func TestLimiterWaitStopsAtALongPause(t *testing.T) {
+	l := NewLimiter(Limits{PerSecond: 1000})
+	l.Pause(time.Hour)
+	if err := l.Wait(context.Background(), Call{Chat: "1"}, time.Minute); !isLongPause(err) {
+		t.Fatalf("paused for an hour: %v", err)
+	}
+	l = NewLimiter(Limits{PerSecond: 1000})
+	l.Pause(10 * time.Millisecond)
+	// The short pause's sleep: meanwhile another run gets a 429 for an hour.
+	old := sleep
+	sleep = func(ctx context.Context, d time.Duration) error { l.Pause(time.Hour); return nil }
+	t.Cleanup(func() { sleep = old })
+	if err := l.Wait(context.Background(), Call{Chat: "1"}, time.Minute); !isLongPause(err) {
+		t.Fatalf("paused for an hour while waiting: %v", err)
+	}
+	// Without a bound the caller waits it out (here: the sleep returns).
+	l = NewLimiter(Limits{PerSecond: 1000})
+	l.Pause(10 * time.Millisecond)
+	sleep = func(ctx context.Context, d time.Duration) error {
+		l.mu.Lock()
+		l.paused = time.Time{} // the pause is over
+		l.mu.Unlock()
+		return nil
+	}
+	if err := l.Wait(context.Background(), Call{Chat: "1"}, 0); err != nil {
+		t.Fatalf("no bound: %v", err)
+	}
+}
+
+func isLongPause(err error) bool {
+	var lp *LongPauseError
+	return errors.As(err, &lp) && lp.Pause > 30*time.Minute
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -344,6 +345,74 @@ func TestDispatchLongRetryAfterPausesTheRun(t *testing.T) {
 	}
 	if res.Counts.Sent+res.Counts.Pending != 5 {
 		t.Fatalf("a refused request is pending, not lost: %+v", res.Counts)
+	}
+}
+
+// A pause is the account's, not the run's: after one campaign's run is
+// told to wait an hour, another campaign's run on the same engine (herald
+// serve runs many) is paused before it calls the platform at all.
+func TestDispatchPauseHoldsTheAccountsOtherRuns(t *testing.T) {
+	t.Parallel()
+	// One message an hour: the second call gets retry_after of about an hour.
+	b := setup(t, setupOpts{subscribers: 3, sandbox: sandbox.Options{Rate: 1.0 / 3600, Burst: 1, PaidRate: 1.0 / 3600},
+		send: campaign.SendOptions{MaxPause: time.Minute, Workers: 1}})
+	first := b.send(t, context.Background(), spec(t, staticSpec))
+	if first.Ending != campaign.RateLimitPaused || first.Counts.Sent != 1 || first.Counts.Pending != 2 {
+		t.Fatalf("first run: ending %s, %+v", first.Ending, first.Counts)
+	}
+	calls := len(b.sb.Requests())
+	other, err := campaign.ParseSpec("other.yaml", "other", []byte(staticSpec), []string{"telegram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := b.send(t, context.Background(), other)
+	if second.Ending != campaign.RateLimitPaused || second.Run.State != campaign.RunPaused || second.Counts.Pending != 3 ||
+		!strings.Contains(second.Reason, "asked herald to wait") {
+		t.Fatalf("second run: ending %s (%s), state %s, %+v", second.Ending, second.Reason, second.Run.State, second.Counts)
+	}
+	if n := len(b.sb.Requests()); n != calls {
+		t.Fatalf("the second run called the platform %d times during the pause", n-calls)
+	}
+}
+
+// pausing is a channel whose account, after its first call, is paused
+// for an hour: another run's or a reply's 429.
+type pausing struct {
+	campaign.Channel
+	once  sync.Once
+	pause func()
+}
+
+func (p *pausing) Do(ctx context.Context, c campaign.Call) ([]string, error) {
+	ids, err := p.Channel.Do(ctx, c)
+	p.once.Do(p.pause)
+	return ids, err
+}
+
+// A long pause that comes between two parts of a message (a photo, then
+// the text too long for its caption) is not waited out: the delivery is
+// recorded unknown (its photo is out), the run paused, nobody else sent.
+func TestDispatchLongPauseBetweenParts(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{subscribers: 2, send: campaign.SendOptions{Workers: 1, MaxPause: time.Minute}})
+	b.engine.Channels["telegram"] = &pausing{Channel: b.engine.Channels["telegram"],
+		pause: func() { b.engine.Limiter("telegram").Pause(time.Hour) }}
+	s := spec(t, fmt.Sprintf("channels: [telegram]\nmode: static\nmessage:\n  image: https://example.com/a.jpg\n  text: %q\n",
+		strings.Repeat("long text ", 120)))
+	done := make(chan campaign.Result, 1)
+	go func() { done <- b.send(t, context.Background(), s) }()
+	var res campaign.Result
+	select {
+	case res = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the run waits out the hour's pause")
+	}
+	if res.Ending != campaign.RateLimitPaused || res.Counts.Unknown != 1 || res.Counts.Pending != 1 ||
+		!slices.Contains(res.Counts.Reasons, campaign.ReasonCount{State: campaign.Unknown, Reason: "rate_limited", Count: 1}) {
+		t.Fatalf("ending %s (%s), %+v", res.Ending, res.Reason, res.Counts)
+	}
+	if got := b.sb.Messages(); len(got) != 1 || got[0].Method != "sendPhoto" {
+		t.Fatalf("sent %+v, want the first subscriber's photo only", got)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/heraldcli/herald/audience"
@@ -39,6 +40,33 @@ type Engine struct {
 	// FrequencyCap, when set, limits promotional runs per subscriber
 	// across campaigns.
 	FrequencyCap *FrequencyCap
+
+	limMu    sync.Mutex
+	limiters map[string]*Limiter
+}
+
+// Limiter returns the rate limiter of the named channel's sender account:
+// one for the engine's lifetime, shared by every run it dispatches and by
+// whatever else sends through the account (herald serve's automatic
+// replies), so that together they keep to the platform's rate, and a 429
+// to any of them pauses them all. It is nil for a channel the engine does
+// not have.
+func (e *Engine) Limiter(channel string) *Limiter {
+	ch, ok := e.Channels[channel]
+	if !ok {
+		return nil
+	}
+	e.limMu.Lock()
+	defer e.limMu.Unlock()
+	l, ok := e.limiters[channel]
+	if !ok {
+		if e.limiters == nil {
+			e.limiters = map[string]*Limiter{}
+		}
+		l = NewLimiter(ch.Limits())
+		e.limiters[channel] = l
+	}
+	return l
 }
 
 // SendOptions tune the dispatcher; zero values take the defaults.

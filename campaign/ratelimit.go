@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -10,10 +11,12 @@ import (
 	"github.com/heraldcli/herald/internal/wait"
 )
 
-// limiter keeps one sender account to its platform's rates: a global token
+// Limiter keeps one sender account to its platform's rates: a global token
 // bucket, one bucket per chat and a slower one per group, and a pause that a
-// 429 sets for the whole account.
-type limiter struct {
+// 429 sets for the whole account. One Limiter serves everything a process
+// sends through the account (see Engine.Limiter); it is safe for
+// concurrent use.
+type Limiter struct {
 	global *rate.Limiter
 	slow   *rate.Limiter
 	chat   rate.Limit
@@ -25,8 +28,10 @@ type limiter struct {
 	paused time.Time
 }
 
-func newLimiter(l Limits) *limiter {
-	lm := &limiter{chats: map[string]*rate.Limiter{}}
+// NewLimiter returns a limiter for an account with limits l. A process
+// keeps one per account: Engine.Limiter is the one its runs share.
+func NewLimiter(l Limits) *Limiter {
+	lm := &Limiter{chats: map[string]*rate.Limiter{}}
 	if l.PerSecond > 0 {
 		lm.global = rate.NewLimiter(rate.Limit(l.PerSecond), max(l.Burst, 1))
 	}
@@ -42,8 +47,9 @@ func newLimiter(l Limits) *limiter {
 	return lm
 }
 
-// pause stops every call of the account until d from now.
-func (l *limiter) pause(d time.Duration) {
+// Pause stops every call of the account until d from now (a 429's
+// retry_after); a shorter pause than the one in force changes nothing.
+func (l *Limiter) Pause(d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if until := time.Now().Add(d); until.After(l.paused) {
@@ -51,13 +57,15 @@ func (l *limiter) pause(d time.Duration) {
 	}
 }
 
-func (l *limiter) pausedFor() time.Duration {
+// PausedFor is how long the account's pause still lasts; 0 or less when
+// there is none.
+func (l *Limiter) PausedFor() time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return time.Until(l.paused)
 }
 
-func (l *limiter) chatLimiter(c Call) *rate.Limiter {
+func (l *Limiter) chatLimiter(c Call) *rate.Limiter {
 	lim, burst := l.chat, l.chatB
 	if c.Group && l.group > 0 {
 		lim, burst = l.group, 1
@@ -79,7 +87,7 @@ func (l *limiter) chatLimiter(c Call) *rate.Limiter {
 }
 
 // sweep forgets chats whose bucket is full again: they behave as new.
-func (l *limiter) sweep() {
+func (l *Limiter) sweep() {
 	now := time.Now()
 	for k, cl := range l.chats {
 		if cl.TokensAt(now) >= float64(cl.Burst()) {
@@ -88,10 +96,25 @@ func (l *limiter) sweep() {
 	}
 }
 
-// wait blocks until c may be sent.
-func (l *limiter) wait(ctx context.Context, c Call) error {
+// LongPauseError is Wait's answer when the account is paused for longer
+// than the caller waits.
+type LongPauseError struct{ Pause time.Duration }
+
+func (e *LongPauseError) Error() string {
+	return fmt.Sprintf("the account is paused for %s by the platform's rate limit", e.Pause.Round(time.Second))
+}
+
+// Wait blocks until c may be sent: the account's pause is over and its
+// buckets (global, the chat's or group's, the slow one for c.Slow) allow
+// it. It returns ctx's error if ctx ends first, or at once if ctx's
+// deadline comes before a bucket would allow it. When maxPause is over 0
+// and the account is, or becomes while c waits, paused for longer than
+// maxPause, it returns a *LongPauseError instead of sleeping it out.
+func (l *Limiter) Wait(ctx context.Context, c Call, maxPause time.Duration) error {
 	for {
-		if d := l.pausedFor(); d > 0 {
+		if d := l.PausedFor(); maxPause > 0 && d > maxPause {
+			return &LongPauseError{Pause: d}
+		} else if d > 0 {
 			if err := sleep(ctx, d); err != nil {
 				return err
 			}
@@ -111,7 +134,7 @@ func (l *limiter) wait(ctx context.Context, c Call) error {
 				return err
 			}
 		}
-		if l.pausedFor() <= 0 {
+		if l.PausedFor() <= 0 {
 			return nil
 		}
 	}

@@ -84,8 +84,15 @@ type Handler struct {
 	Channels map[string]campaign.Channel
 	Replies  Replies
 	Log      *slog.Logger
-	// MaxWait bounds how long one reply waits for a rate limit.
+	// MaxWait bounds how long each call of a reply waits, for rate limits
+	// and retries together (a minute by default).
 	MaxWait time.Duration
+	// Limiter returns the rate limiter of a channel's account, shared with
+	// the runs that send through it (campaign.Engine.Limiter), so that
+	// replies and campaigns together keep to the platform's rate and a 429
+	// to either pauses both. Nil, or a nil limiter: each reply keeps to the
+	// channel's limits, and 429s, on its own.
+	Limiter func(channel string) *campaign.Limiter
 }
 
 // Result says what an event did, for logs and tests.
@@ -275,8 +282,15 @@ func (h *Handler) send(ctx context.Context, r *campaign.Reply, sub audience.Subs
 	if maxWait == 0 {
 		maxWait = time.Minute
 	}
+	var lim *campaign.Limiter
+	if h.Limiter != nil {
+		lim = h.Limiter(sub.Channel)
+	}
+	if lim == nil {
+		lim = campaign.NewLimiter(ch.Limits())
+	}
 	for _, c := range calls {
-		if err := do(ctx, ch, c, maxWait); err != nil {
+		if err := do(ctx, ch, lim, c, maxWait); err != nil {
 			var se *campaign.SendError
 			if errors.As(err, &se) && se.Kind == campaign.RecipientBlocked {
 				// They blocked the bot meanwhile: record it.
@@ -291,12 +305,18 @@ func (h *Handler) send(ctx context.Context, r *campaign.Reply, sub audience.Subs
 	return nil
 }
 
-// do performs one call, waiting out rate limits (up to maxWait) and
-// retrying what provably did not take effect; an ambiguous outcome is not
-// retried: a reply is never sent twice.
-func do(ctx context.Context, ch campaign.Channel, c campaign.Call, maxWait time.Duration) error {
-	waited := time.Duration(0)
+// do performs one call, waiting out the account's rate limits and
+// retrying what provably did not take effect, for at most maxWait of
+// waiting in all; an ambiguous outcome is not retried: a reply is never
+// sent twice. A 429 pauses the account for everything sent through lim.
+func do(ctx context.Context, ch campaign.Channel, lim *campaign.Limiter, c campaign.Call, maxWait time.Duration) error {
+	var waited time.Duration
 	for attempt := 0; ; attempt++ {
+		start := time.Now()
+		if err := waitTurn(ctx, lim, c, maxWait-waited); err != nil {
+			return err
+		}
+		waited += time.Since(start)
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		_, err := ch.Do(rctx, c)
 		cancel()
@@ -304,23 +324,42 @@ func do(ctx context.Context, ch campaign.Channel, c campaign.Call, maxWait time.
 		if err == nil || !errors.As(err, &se) {
 			return err
 		}
-		var delay time.Duration
 		switch se.Kind {
 		case campaign.RateLimited:
-			delay = se.RetryAfter
-		case campaign.Retryable:
-			if attempt >= 3 {
+			lim.Pause(se.RetryAfter)
+			if waited+se.RetryAfter > maxWait {
 				return err
 			}
-			delay = time.Duration(200<<attempt)*time.Millisecond + time.Duration(rand.Int64N(int64(100*time.Millisecond)))
+		case campaign.Retryable:
+			delay := time.Duration(200<<attempt)*time.Millisecond + time.Duration(rand.Int64N(int64(100*time.Millisecond)))
+			if attempt >= 3 || waited+delay > maxWait {
+				return err
+			}
+			if err := wait.Sleep(ctx, delay); err != nil {
+				return err
+			}
+			waited += delay
 		default:
 			return err
 		}
-		if waited += delay; waited > maxWait {
-			return err
-		}
-		if err := wait.Sleep(ctx, delay); err != nil {
-			return err
-		}
 	}
+}
+
+// waitTurn waits, for at most budget, until the account's limiter lets c
+// go. It gives up with a RateLimited error when that takes longer.
+func waitTurn(ctx context.Context, lim *campaign.Limiter, c campaign.Call, budget time.Duration) error {
+	late := &campaign.SendError{Kind: campaign.RateLimited, Reason: "rate_limited",
+		Message: "the account is rate limited for longer than a reply waits"}
+	if budget <= 0 {
+		return late
+	}
+	wctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	if err := lim.Wait(wctx, c, budget); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return late
+	}
+	return nil
 }

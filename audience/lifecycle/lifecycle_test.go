@@ -37,7 +37,22 @@ func reply(t *testing.T, name, text string) *campaign.Reply {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	sb := sandbox.New(sandbox.Options{})
+	sb, st, tg := start(t, sandbox.Options{})
+	h := &lifecycle.Handler{Store: st, Channels: map[string]campaign.Channel{"telegram": tg}, Replies: lifecycle.Replies{
+		Welcome:      reply(t, "welcome", "Welcome, {{ .Subscriber.Name }}! Tags: {{ join \",\" .Subscriber.Tags }}"),
+		Goodbye:      reply(t, "goodbye", "Goodbye"),
+		Default:      reply(t, "default_reply", "We'll answer soon"),
+		DefaultEvery: 24 * time.Hour,
+		StopKeywords: []string{"ARRÊT"},
+	}}
+	return &fixture{h: h, st: st, sb: sb, now: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
+}
+
+// start starts a sandbox with opts and opens a store and a Telegram channel
+// on it, all closed with the test.
+func start(t *testing.T, opts sandbox.Options) (*sandbox.Server, *sqlite.Store, *telegram.Channel) {
+	t.Helper()
+	sb := sandbox.New(opts)
 	url, err := sb.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -52,14 +67,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &lifecycle.Handler{Store: st, Channels: map[string]campaign.Channel{"telegram": tg}, Replies: lifecycle.Replies{
-		Welcome:      reply(t, "welcome", "Welcome, {{ .Subscriber.Name }}! Tags: {{ join \",\" .Subscriber.Tags }}"),
-		Goodbye:      reply(t, "goodbye", "Goodbye"),
-		Default:      reply(t, "default_reply", "We'll answer soon"),
-		DefaultEvery: 24 * time.Hour,
-		StopKeywords: []string{"ARRÊT"},
-	}}
-	return &fixture{h: h, st: st, sb: sb, now: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
+	return sb, st, tg
 }
 
 // event handles one event from chat 1001, each with a new key unless key is given.

@@ -50,7 +50,8 @@ func (a *app) newInbound() (*inbound, error) {
 		return nil, err
 	}
 	in := &inbound{a: a, mux: http.NewServeMux()}
-	in.life = &lifecycle.Handler{Store: a.store, Channels: a.engine.Channels, Replies: replies, Log: a.log}
+	in.life = &lifecycle.Handler{Store: a.store, Channels: a.engine.Channels, Replies: replies, Log: a.log,
+		Limiter: a.engine.Limiter} // replies keep to the rate with the runs
 	in.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	in.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
