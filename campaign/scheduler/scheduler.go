@@ -65,18 +65,27 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	entries []*entry
-	started time.Time
 	pruned  time.Time
 	wg      sync.WaitGroup
+	// reload holds the campaigns Reload was given, until the next Step.
+	reload    []*campaign.Spec
+	reloading bool
+	wake      chan struct{}
+	// detached are removed campaigns whose run was being sent at the
+	// reload: if they come back before it ends, their entry, busy, does.
+	detached map[string]*entry
 }
 
 // entry is the scheduler's state of one campaign.
 type entry struct {
 	spec *campaign.Spec
 
-	// next is the campaign's next undecided slot (cron, at).
+	// next is the campaign's next undecided slot (cron, at), found at
+	// placed (the start, or the reload that changed its times): a slot due
+	// before then was missed.
 	next    schedule.Slot
 	hasNext bool
+	placed  time.Time
 	// retryAt holds the next slot back after its source failed.
 	retryAt  time.Time
 	failures int
@@ -95,7 +104,7 @@ type entry struct {
 
 // Tunables.
 const (
-	// missedGrace: a slot due less than this before the scheduler started
+	// missedGrace: a slot due less than this before the campaign was placed (start or reload)
 	// is on time, not missed (herald restarting around a slot).
 	missedGrace = time.Minute
 	// maxRecorded bounds the missed slots recorded as skipped at once.
@@ -137,34 +146,163 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.started = now
 	s.entries = nil
-	specs := slices.Clone(s.Campaigns)
-	slices.SortFunc(specs, func(a, b *campaign.Spec) int { return strings.Compare(a.Name, b.Name) })
-	for _, spec := range specs {
+	for _, spec := range sortedByName(s.Campaigns) {
 		e := &entry{spec: spec}
-		if t := spec.Trigger; t != nil {
-			switch t.Kind() {
-			case "cron", "at":
-				last, err := s.Engine.Store.LastSlot(ctx, spec.Name)
-				if err != nil {
-					return err
-				}
-				from := last
-				if from.IsZero() {
-					from = now
-					if t.Kind() == "at" {
-						from = time.Time{} // an at in the past is a missed slot
-					}
-				}
-				e.next, e.hasNext = t.Next(from, s.Engine.Location)
-			case "watch":
-				e.nextPoll = now
-			}
+		if err := s.place(ctx, e, now); err != nil {
+			return err
 		}
 		s.entries = append(s.entries, e)
 	}
 	return nil
+}
+
+func sortedByName(specs []*campaign.Spec) []*campaign.Spec {
+	specs = slices.Clone(specs)
+	slices.SortFunc(specs, func(a, b *campaign.Spec) int { return strings.Compare(a.Name, b.Name) })
+	return specs
+}
+
+// place sets where e's trigger stands, as Start describes.
+func (s *Scheduler) place(ctx context.Context, e *entry, now time.Time) error {
+	t := e.spec.Trigger
+	if t == nil {
+		return nil
+	}
+	switch t.Kind() {
+	case "cron", "at":
+		last, err := s.Engine.Store.LastSlot(ctx, e.spec.Name)
+		if err != nil {
+			return err
+		}
+		from := last
+		if from.IsZero() {
+			from = now
+			if t.Kind() == "at" {
+				from = time.Time{} // an at in the past is a missed slot
+			}
+		}
+		e.next, e.hasNext = t.Next(from, s.Engine.Location)
+		e.placed = now
+	case "watch":
+		e.nextPoll = now
+	}
+	return nil
+}
+
+// Reload replaces the campaigns from the next Step on (Run steps at once),
+// without stopping anything under way: a dispatch goes on with the
+// campaign as it was when it started. A campaign whose trigger times are
+// unchanged (cron, at, watch, timezone) keeps its place in its schedule,
+// pending retries included; a new one, or one whose times changed, is
+// placed as Start places it, from the last slot recorded: no slot fires
+// twice either way. A campaign left out is no longer scheduled.
+func (s *Scheduler) Reload(specs []*campaign.Spec) {
+	s.mu.Lock()
+	s.reload, s.reloading = specs, true
+	wake := s.wakeChan()
+	s.mu.Unlock()
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
+}
+
+// wakeChan is the channel that wakes Run early; s.mu is held.
+func (s *Scheduler) wakeChan() chan struct{} {
+	if s.wake == nil {
+		s.wake = make(chan struct{}, 1)
+	}
+	return s.wake
+}
+
+// applyReload puts in place the campaigns given to Reload, if any. On a
+// store error nothing changes, and the error is logged.
+func (s *Scheduler) applyReload(ctx context.Context) {
+	s.mu.Lock()
+	specs, ok := s.reload, s.reloading
+	s.reload, s.reloading = nil, false
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	old := map[string]*entry{}
+	for name, e := range s.detached {
+		if e.busy {
+			old[name] = e
+		}
+	}
+	current := map[*entry]bool{}
+	for _, e := range s.entries {
+		old[e.spec.Name], current[e] = e, true
+	}
+	s.mu.Unlock()
+	now := s.now()
+	type change struct {
+		e      *entry
+		spec   *campaign.Spec
+		placed *entry // nil: e keeps its place
+	}
+	var changes []change
+	var added, changed []string
+	for _, spec := range sortedByName(specs) {
+		e, ok := old[spec.Name]
+		delete(old, spec.Name)
+		switch {
+		case !ok:
+			e = &entry{}
+			added = append(added, spec.Name)
+		case !current[e]:
+			added = append(added, spec.Name) // back while its run is sent: placed anew
+		case !sameTimes(e.spec.Trigger, spec.Trigger):
+			changed = append(changed, spec.Name)
+		default:
+			changes = append(changes, change{e: e, spec: spec}) // keeps its place
+			continue
+		}
+		placed := &entry{spec: spec}
+		if err := s.place(ctx, placed, now); err != nil {
+			s.log().Error("campaigns not reloaded: herald could not read their schedules; the previous ones go on", "err", err)
+			return
+		}
+		changes = append(changes, change{e: e, spec: spec, placed: placed})
+	}
+	var removed []string
+	s.mu.Lock()
+	s.detached = map[string]*entry{}
+	for name, e := range old {
+		if e.busy {
+			s.detached[name] = e
+		}
+		if current[e] {
+			removed = append(removed, name)
+		}
+	}
+	slices.Sort(removed)
+	s.entries = s.entries[:0:0]
+	for _, c := range changes {
+		// Only Step's goroutine reads e.spec: a dispatch took its own.
+		c.e.spec = c.spec
+		if p := c.placed; p != nil {
+			// busy, resumeAt and checked are about the campaign's run,
+			// not its trigger: they stay.
+			c.e.next, c.e.hasNext, c.e.placed, c.e.nextPoll = p.next, p.hasNext, p.placed, p.nextPoll
+			c.e.retryAt, c.e.failures = time.Time{}, 0
+		}
+		s.entries = append(s.entries, c.e)
+	}
+	s.mu.Unlock()
+	s.log().Info("campaigns reloaded", "campaigns", len(s.entries), "added", strings.Join(added, ","),
+		"retimed", strings.Join(changed, ","), "removed", strings.Join(removed, ","))
+}
+
+// sameTimes says whether two triggers fire at the same times, so that a
+// campaign keeps its place in its schedule when it is reloaded.
+func sameTimes(a, b *campaign.TriggerSpec) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Cron == b.Cron && a.At == b.At && a.Watch == b.Watch && a.Timezone == b.Timezone
 }
 
 // Run starts the scheduler and steps it until ctx ends, then waits for the
@@ -175,6 +313,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return err
 	}
 	defer s.wg.Wait()
+	s.mu.Lock()
+	wake := s.wakeChan()
+	s.mu.Unlock()
 	for {
 		s.Step(ctx)
 		wait := s.NextWake().Sub(s.now())
@@ -185,6 +326,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			t.Stop()
 			return nil
 		case <-t.C:
+		case <-wake: // Reload
+			t.Stop()
 		}
 	}
 }
@@ -217,6 +360,7 @@ func (s *Scheduler) NextWake() time.Time {
 
 // Step does everything due now: slots, polls, resumes. Dispatches go to Go.
 func (s *Scheduler) Step(ctx context.Context) []Decision {
+	s.applyReload(ctx)
 	var out []Decision
 	s.mu.Lock()
 	entries := slices.Clone(s.entries)
@@ -342,7 +486,7 @@ func (s *Scheduler) slots(ctx context.Context, e *entry, now time.Time, current 
 	for i, slot := range due {
 		*current = slot.At
 		late := now.Sub(slot.At)
-		missed := slot.At.Before(s.started.Add(-missedGrace))
+		missed := slot.At.Before(e.placed.Add(-missedGrace))
 		var reason string
 		switch {
 		case missed && t.Catchup == campaign.CatchupSkip:
@@ -607,6 +751,7 @@ func (s *Scheduler) resume(ctx context.Context, e *entry, now time.Time) (Decisi
 // dispatch sends run on the executor; a panic in it is recovered, logged
 // and recorded on the run, and the scheduler goes on.
 func (s *Scheduler) dispatch(ctx context.Context, e *entry, run campaign.Run) {
+	spec := e.spec // the campaign as it is now, whatever a reload makes of e
 	s.mu.Lock()
 	e.busy = true
 	s.mu.Unlock()
@@ -619,15 +764,15 @@ func (s *Scheduler) dispatch(ctx context.Context, e *entry, run campaign.Run) {
 			defer func() {
 				if p := recover(); p != nil {
 					s.log().Error("herald crashed while sending a run; the run is aborted, the scheduler goes on",
-						"campaign", e.spec.Name, "run", run.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+						"campaign", spec.Name, "run", run.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 					reason := fmt.Sprintf("herald crashed: %v", p)
 					_ = s.Engine.Store.ReleaseRun(context.WithoutCancel(ctx), run.ID, s.Engine.Send.Owner, campaign.RunAborted, reason, s.now())
 					res, err = campaign.Result{Ending: campaign.Aborted, Reason: reason}, nil
 				}
 			}()
-			res, err = s.Engine.Dispatch(ctx, e.spec, run, nil)
+			res, err = s.Engine.Dispatch(ctx, spec, run, nil)
 		}()
-		s.finished(e, run, res, err)
+		s.finished(e, spec.Name, run, res, err)
 	}
 	if s.Go != nil {
 		s.Go(work)
@@ -636,7 +781,7 @@ func (s *Scheduler) dispatch(ctx context.Context, e *entry, run campaign.Run) {
 	go work()
 }
 
-func (s *Scheduler) finished(e *entry, run campaign.Run, res campaign.Result, err error) {
+func (s *Scheduler) finished(e *entry, name string, run campaign.Run, res campaign.Result, err error) {
 	now := s.now()
 	s.mu.Lock()
 	e.busy = false
@@ -649,7 +794,7 @@ func (s *Scheduler) finished(e *entry, run campaign.Run, res campaign.Result, er
 		e.resumeAt = now.Add(rateLimitRetry)
 	}
 	s.mu.Unlock()
-	d := Decision{Campaign: e.spec.Name, Action: Finished, RunID: run.ID, Slot: run.Slot}
+	d := Decision{Campaign: name, Action: Finished, RunID: run.ID, Slot: run.Slot}
 	switch {
 	case errors.Is(err, campaign.ErrRunBusy):
 		d.Reason = "another herald process is sending it"

@@ -22,6 +22,9 @@ type IOStreams struct {
 	Getenv func(string) string
 	// Environ lists the environment as KEY=VALUE (for viper's env layer).
 	Environ func() []string
+	// Reload, when set, stands for SIGHUP: herald serve reads its campaigns
+	// again on each receive (tests send on it; nil means the signal).
+	Reload <-chan struct{}
 }
 
 // SystemStreams are the process's own streams.

@@ -20,6 +20,16 @@ import (
 // campaign stops serve from starting, as herald lint would report it: a
 // schedule must not run on half of the workspace.
 func (a *app) newScheduler() (*scheduler.Scheduler, error) {
+	specs, err := a.schedulable()
+	if err != nil {
+		return nil, err
+	}
+	return &scheduler.Scheduler{Engine: a.engine, Campaigns: specs, Log: a.log}, nil
+}
+
+// schedulable loads every campaign and checks that those with a trigger can
+// send, logging what will run by itself.
+func (a *app) schedulable() ([]*campaign.Spec, error) {
 	specs, err := a.loadAllCampaigns()
 	var se campaign.SpecErrors
 	if errors.As(err, &se) {
@@ -41,7 +51,19 @@ func (a *app) newScheduler() (*scheduler.Scheduler, error) {
 	if len(triggered) > 0 {
 		a.log.Info("scheduling campaigns", "campaigns", strings.Join(triggered, ", "), "timezone", a.ws.Config.Timezone)
 	}
-	return &scheduler.Scheduler{Engine: a.engine, Campaigns: specs, Log: a.log}, nil
+	return specs, nil
+}
+
+// reloadCampaigns reads the campaigns again for a running scheduler (on
+// SIGHUP): all of them or, if any is broken, none, and the scheduler goes
+// on with those it had.
+func (a *app) reloadCampaigns(sched *scheduler.Scheduler) {
+	specs, err := a.schedulable()
+	if err != nil {
+		a.log.Error("campaigns not reloaded; the previous ones go on", "err", err)
+		return
+	}
+	sched.Reload(specs)
 }
 
 // scheduleNow is what "now" is to herald schedule: where list starts the

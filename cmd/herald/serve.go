@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,7 +46,13 @@ Listens on serve.addr (default 127.0.0.1:8080, loopback only) for:
 
 Put a TLS-terminating reverse proxy in front of it to receive webhooks, and set
 messenger.app_secret and messenger.verify_token (HERALD_MESSENGER_APP_SECRET,
-HERALD_MESSENGER_VERIFY_TOKEN). SIGTERM or Ctrl-C drains what was received and exits 0.`,
+HERALD_MESSENGER_VERIFY_TOKEN). SIGTERM or Ctrl-C drains what was received and exits 0.
+
+SIGHUP (systemctl reload herald) reads campaigns/ again without stopping anything: an
+edited campaign's next runs use the new file, and keeps its place in its schedule unless
+its cron, at, watch or timezone changed; a new campaign is scheduled, a removed one no
+longer runs. If any campaign is broken, none is reloaded and the error is logged.
+herald.yaml (automations, channels, serve.addr) is read at start only: restart for it.`,
 		Example: `  herald serve
   herald serve --addr 127.0.0.1:9000`,
 		Args: args(cobra.NoArgs),
@@ -59,6 +68,11 @@ func serveRun(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOS
 	if g.logLevel == "" {
 		g.logLevel = "info" // serve's log is the record of what it decided
 	}
+	// SIGHUP (systemctl reload) reads the campaigns again; caught from the
+	// start, as its default would end a herald still starting.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	a, err := openApp(ctx, cmd, g, io, true)
 	if err != nil {
 		return err
@@ -96,13 +110,19 @@ func serveRun(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOS
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(io.ErrOut, "herald serve: listening on http://%s (%s; health: /healthz, /readyz)\n", ln.Addr(), in.describe())
 	var failed error
-	select {
-	case err := <-served:
-		failed = fmt.Errorf("serve: %w", err)
-	case failed = <-fatal:
-	case err := <-schedDone:
-		failed = fmt.Errorf("scheduler: %w", err)
-	case <-ctx.Done():
+	for failed == nil && ctx.Err() == nil {
+		select {
+		case err := <-served:
+			failed = fmt.Errorf("serve: %w", err)
+		case failed = <-fatal:
+		case err := <-schedDone:
+			failed = fmt.Errorf("scheduler: %w", err)
+		case <-hup:
+			a.reloadCampaigns(sched)
+		case <-io.Reload:
+			a.reloadCampaigns(sched)
+		case <-ctx.Done():
+		}
 	}
 	stopRecv()
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)

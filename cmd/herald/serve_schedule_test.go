@@ -41,6 +41,36 @@ func TestServeFiresSchedule(t *testing.T) {
 	chatsOnce(t, b.sb.Messages())
 }
 
+// TestServeReloadsCampaigns: on SIGHUP serve reads campaigns/ again, and
+// schedules a campaign added since it started; a broken campaign is not
+// loaded, is logged with its file and line, and serve goes on.
+func TestServeReloadsCampaigns(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.must(t, 0, "audience", "import", b.writeAudience(t, "load.csv", 5, "load"))
+	s := b.serve(t, fast)
+	at := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
+	b.write(t, "campaigns/launch.yaml", strings.Replace(loadCampaign, "mode: static", "mode: static\ntrigger: {at: \""+at+"\"}", 1))
+	s.sighup()
+	eventually(t, 20*time.Second, "the launch to be sent", func() bool { return len(b.sb.Messages()) == 5 })
+	if log := s.stderr.String(); !strings.Contains(log, "campaigns reloaded") || !strings.Contains(log, "added=launch") {
+		t.Errorf("serve's log does not record the reload:\n%s", log)
+	}
+
+	b.write(t, "campaigns/bad.yaml", "channels: [telegram]\ntrigger: {cron: \"0 25 * * *\"}\nmessage: {text: hi}\n")
+	s.sighup()
+	eventually(t, 10*time.Second, "the refused reload to be logged", func() bool {
+		return strings.Contains(s.stderr.String(), "campaigns not reloaded")
+	})
+	if log := s.stderr.String(); !strings.Contains(log, "campaigns/bad.yaml:2") {
+		t.Errorf("the refused reload does not say where:\n%s", log)
+	}
+	if code := s.stop(); code != 0 {
+		t.Fatalf("serve exited %d after a refused reload", code)
+	}
+	chatsOnce(t, b.sb.Messages())
+}
+
 // TestServeRefusesBrokenCampaigns: a campaign that does not load stops serve
 // from starting (exit 2, with the file and line), as lint would report it.
 func TestServeRefusesBrokenCampaigns(t *testing.T) {

@@ -21,6 +21,7 @@ type served struct {
 	cancel context.CancelFunc
 	done   chan int
 	stderr *SyncBuffer
+	reload chan struct{} // SIGHUP
 }
 
 // freeAddr returns a loopback address nothing listens on.
@@ -56,6 +57,16 @@ func (s *served) stop() int {
 	case <-time.After(20 * time.Second):
 		s.t.Fatal("serve did not stop within 20s of its signal")
 		return -1
+	}
+}
+
+// sighup sends serve the equivalent of SIGHUP.
+func (s *served) sighup() {
+	s.t.Helper()
+	select {
+	case s.reload <- struct{}{}:
+	case <-time.After(10 * time.Second):
+		s.t.Fatal("serve did not take SIGHUP within 10s")
 	}
 }
 
@@ -246,9 +257,9 @@ func TestServeTelegramWebhook(t *testing.T) {
 // serveAt is serve on a given address.
 func (b *bundle) serveAt(t *testing.T, addr string, extra map[string]string) *served {
 	t.Helper()
-	s := &served{t: t, addr: addr, done: make(chan int, 1)}
+	s := &served{t: t, addr: addr, done: make(chan int, 1), reload: make(chan struct{})}
 	io, _, errOut := TestStreams("", b.envWith(extra))
-	s.stderr = errOut
+	s.stderr, io.Reload = errOut, s.reload
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go func() { s.done <- run(ctx, []string{"serve", "--addr", s.addr, "--log-level", "info"}, io) }()
