@@ -396,6 +396,12 @@ func sendOnce(ctx context.Context, a *app, spec *campaign.Spec, rep *runReporter
 	if d.NoNewItems && !rep.json {
 		fmt.Fprintf(io.ErrOut, "no new items in %s's source: run %d recorded as done, nothing sent\n", spec.Name, run.ID)
 	}
+	if o.key != "" {
+		// The run is findable by its key from the moment it is planned: a
+		// second process with the same key may take its lease before this
+		// one does, and then this one waits for it like any follower.
+		return rep.follow(ctx, spec, run)
+	}
 	return rep.dispatch(ctx, spec, run)
 }
 

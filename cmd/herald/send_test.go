@@ -160,6 +160,17 @@ func TestSendIdempotencyKey(t *testing.T) {
 	if runs := b.runList(t); len(runs) != 1 {
 		t.Errorf("run list: %d runs, want 1", len(runs))
 	}
+
+	// A new key with nothing new in the source: this process planned the
+	// empty run, so it reports it as its own, not as someone else's.
+	third := b.must(t, 0, "campaign", "send", "blog-digest", "--idempotency-key", "def", "--output", "json")
+	s3 := decode[summary](t, third.stdout)
+	if s3.RunID == s1.RunID || s3.State != "done" || s3.Key != "def" || s3.Counts.Sent != 0 {
+		t.Errorf("third send with a new key: %+v", s3)
+	}
+	if strings.Contains(third.stderr, "was used by") || strings.Contains(third.stderr, "already used") {
+		t.Errorf("third send's stderr calls its own run another's: %q", third.stderr)
+	}
 }
 
 func TestSendAsksOnATerminal(t *testing.T) {
