@@ -10,19 +10,20 @@ import (
 // TestWriterIsDurable guards the settings the ledger's promises rest on.
 func TestWriterIsDurable(t *testing.T) {
 	t.Parallel()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"))
+	w, r, err := open(filepath.Join(t.TempDir(), "herald.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer r.Close()
+	defer w.Close()
 	var sync int
 	var mode string
 	var fk int
-	if err := s.w.QueryRow("PRAGMA synchronous").Scan(&sync); err != nil {
+	if err := w.QueryRow("PRAGMA synchronous").Scan(&sync); err != nil {
 		t.Fatal(err)
 	}
-	s.w.QueryRow("PRAGMA journal_mode").Scan(&mode)
-	s.w.QueryRow("PRAGMA foreign_keys").Scan(&fk)
+	w.QueryRow("PRAGMA journal_mode").Scan(&mode)
+	w.QueryRow("PRAGMA foreign_keys").Scan(&fk)
 	if sync != 2 || mode != "wal" || fk != 1 {
 		t.Fatalf("writer: synchronous=%d (want 2, FULL), journal_mode=%s (want wal), foreign_keys=%d", sync, mode, fk)
 	}
@@ -32,13 +33,20 @@ func TestWriterIsDurable(t *testing.T) {
 // Messenger deliveries, not the whole ledger.
 func TestReceiptsUseTheirIndex(t *testing.T) {
 	t.Parallel()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"))
+	path := filepath.Join(t.TempDir(), "herald.db")
+	s, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	w, r, err := open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
 	for _, name := range []string{"ReceiptByWatermark", "ReceiptByMids"} {
-		rows, err := s.w.Query("EXPLAIN QUERY PLAN "+q(name), "read", "p", "read", "[]")
+		rows, err := w.Query("EXPLAIN QUERY PLAN "+s.Query(name), "read", "p", "read", "[]")
 		if err != nil {
 			t.Fatal(err)
 		}

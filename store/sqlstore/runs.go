@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 const activeStates = "('planning','sending','paused','waiting','aborted')"
 
 // slotConflict returns a RunConflict when the campaign's slot already has a run.
-func slotConflict(ctx context.Context, tx *sql.Tx, camp string, slot time.Time) error {
+func slotConflict(ctx context.Context, tx *Tx, camp string, slot time.Time) error {
 	r, err := queryRun(ctx, tx, "WHERE campaign = ? AND slot_at = ?", camp, ms(slot))
 	if err == nil {
 		return &campaign.RunConflict{Err: campaign.ErrDuplicateSlot, Run: r}
@@ -41,7 +41,7 @@ func (s *Store) Plan(ctx context.Context, req campaign.PlanRequest) (campaign.Ru
 	}
 	var runID int64
 	var conflict *campaign.RunConflict
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *Tx) error {
 		if req.IdempotencyKey != "" {
 			if r, err := queryRun(ctx, tx, "WHERE campaign = ? AND idempotency_key = ?", req.Campaign, req.IdempotencyKey); err == nil {
 				conflict = &campaign.RunConflict{Err: campaign.ErrDuplicateKey, Run: r}
@@ -69,12 +69,9 @@ func (s *Store) Plan(ctx context.Context, req campaign.PlanRequest) (campaign.Ru
 		if !req.Slot.IsZero() {
 			slot = ms(req.Slot)
 		}
-		res, err := tx.ExecContext(ctx, q("InsertRun"), req.Campaign, req.Trigger, key, slot, string(items), ms(req.Now))
+		err := tx.QueryRowContext(ctx, tx.q("InsertRun"), req.Campaign, req.Trigger, key, slot, string(items), ms(req.Now)).Scan(&runID)
 		if err != nil {
 			return fmt.Errorf("insert run: %w", err)
-		}
-		if runID, err = res.LastInsertId(); err != nil {
-			return err
 		}
 		if err := consume(ctx, tx, req.Campaign, req.Seen, runID, req.Source, req.Now); err != nil {
 			return err
@@ -83,20 +80,20 @@ func (s *Store) Plan(ctx context.Context, req campaign.PlanRequest) (campaign.Ru
 			// One statement: SQLite streams the segment into the ledger,
 			// so planning memory does not grow with the audience.
 			route, rargs := routeExpr(req.Routes, req.Now, "parts.seq")
-			where, wargs := segmentWhere(req.Channels, []audience.Status{audience.Subscribed}, req.Segment)
+			where, wargs := s.d.segmentWhere(req.Channels, []audience.Status{audience.Subscribed}, req.Segment)
 			due, dueArgs, err := dueExpr(ctx, tx, req, where, wargs)
 			if err != nil {
 				return err
 			}
 			stmt := `WITH RECURSIVE parts(seq) AS (SELECT 0 UNION ALL SELECT seq + 1 FROM parts WHERE seq + 1 < ?)
 INSERT INTO deliveries (run_id, subscriber_id, seq, channel, route, state, reason, finished_at, due_at)
-SELECT ?, id, seq, channel, route,
+SELECT CAST(? AS BIGINT), id, seq, channel, route,
     CASE route WHEN 'none' THEN 'skipped' ELSE 'pending' END,
     CASE route WHEN 'none' THEN '` + campaign.ReasonOutsideWindow + `' ELSE '' END,
-    CASE route WHEN 'none' THEN ? ELSE 0 END, due
+    CASE route WHEN 'none' THEN CAST(? AS BIGINT) ELSE 0 END, due
 FROM (SELECT s.id AS id, parts.seq AS seq, s.channel AS channel, ` + route + ` AS route, ` + due + ` AS due
       FROM parts, subscribers s LEFT JOIN optins o ON o.subscriber_id = s.id
-      WHERE ` + where + ` ORDER BY due, parts.seq, s.id)`
+      WHERE ` + where + ` ORDER BY due, parts.seq, s.id) AS m`
 			all := append([]any{req.Parts, runID, ms(req.Now)}, rargs...)
 			all = append(all, dueArgs...)
 			if _, err := tx.ExecContext(ctx, stmt, append(all, wargs...)...); err != nil {
@@ -104,11 +101,11 @@ FROM (SELECT s.id AS id, parts.seq AS seq, s.channel AS channel, ` + route + ` A
 			}
 			// A recurring notification uses up the person's 48 hours now,
 			// so two campaigns planned back to back cannot both take it.
-			if _, err := tx.ExecContext(ctx, q("UseRecurring"), ms(req.Now), runID); err != nil {
+			if _, err := tx.ExecContext(ctx, tx.q("UseRecurring"), ms(req.Now), runID); err != nil {
 				return fmt.Errorf("plan deliveries: %w", err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, q("PlanDone"), runID); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.q("PlanDone"), runID); err != nil {
 			return err
 		}
 		return nil
@@ -126,7 +123,7 @@ FROM (SELECT s.id AS id, parts.seq AS seq, s.channel AS channel, ` + route + ` A
 // unless the request holds deliveries per time zone, in which case the due
 // time of each time zone among the segment's members is computed here and
 // looked up per row.
-func dueExpr(ctx context.Context, tx *sql.Tx, req campaign.PlanRequest, where string, wargs []any) (string, []any, error) {
+func dueExpr(ctx context.Context, tx *Tx, req campaign.PlanRequest, where string, wargs []any) (string, []any, error) {
 	if req.DueAt == nil {
 		return "0", nil, nil
 	}
@@ -152,7 +149,7 @@ func dueExpr(ctx context.Context, tx *sql.Tx, req campaign.PlanRequest, where st
 	if err != nil {
 		return "", nil, err
 	}
-	return "COALESCE((SELECT z.value FROM json_each(?) z WHERE z.key = s.timezone), 0)", []any{string(b)}, nil
+	return tx.d.ZoneDue, []any{string(b)}, nil
 }
 
 func nonNilItems(items []sources.Item) []sources.Item {
@@ -164,6 +161,7 @@ func nonNilItems(items []sources.Item) []sources.Item {
 
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	q(name string) string
 }
 
 func scanRun(sc interface{ Scan(...any) error }) (campaign.Run, error) {
@@ -185,7 +183,7 @@ func scanRun(sc interface{ Scan(...any) error }) (campaign.Run, error) {
 }
 
 func queryRun(ctx context.Context, db querier, where string, args ...any) (campaign.Run, error) {
-	r, err := scanRun(db.QueryRowContext(ctx, q("RunColumns")+" "+where+" ORDER BY id DESC LIMIT 1", args...))
+	r, err := scanRun(db.QueryRowContext(ctx, db.q("RunColumns")+" "+where+" ORDER BY id DESC LIMIT 1", args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, campaign.ErrNotFound
 	}
@@ -209,7 +207,7 @@ func (s *Store) ActiveRun(ctx context.Context, camp string) (campaign.Run, error
 
 // Runs implements campaign.Store.
 func (s *Store) Runs(ctx context.Context, f campaign.RunFilter) ([]campaign.Run, error) {
-	query, args := q("RunColumns"), []any{}
+	query, args := s.d.q("RunColumns"), []any{}
 	if f.Campaign != "" {
 		query += " WHERE campaign = ?"
 		args = append(args, f.Campaign)
@@ -237,7 +235,7 @@ func (s *Store) Runs(ctx context.Context, f campaign.RunFilter) ([]campaign.Run,
 // Counts implements campaign.Store.
 func (s *Store) Counts(ctx context.Context, runID int64) (campaign.Counts, error) {
 	c := campaign.Counts{Reasons: []campaign.ReasonCount{}, Channels: []campaign.ChannelCount{}}
-	rows, err := s.r.QueryContext(ctx, q("Counts"), runID)
+	rows, err := s.r.QueryContext(ctx, s.r.q("Counts"), runID)
 	if err != nil {
 		return c, fmt.Errorf("count deliveries: %w", err)
 	}
@@ -273,7 +271,7 @@ func (s *Store) Counts(ctx context.Context, runID int64) (campaign.Counts, error
 		return c, err
 	}
 	var first, last int64
-	if err := s.r.QueryRowContext(ctx, q("SentSpan"), runID).Scan(&first, &last); err != nil {
+	if err := s.r.QueryRowContext(ctx, s.r.q("SentSpan"), runID).Scan(&first, &last); err != nil {
 		return c, fmt.Errorf("count deliveries: %w", err)
 	}
 	c.FirstSentAt, c.LastSentAt = fromMS(first), fromMS(last)
@@ -282,10 +280,10 @@ func (s *Store) Counts(ctx context.Context, runID int64) (campaign.Counts, error
 
 // checkLease returns ErrNotFound, ErrRunFinished, or ErrRunBusy when a live
 // lease is held by someone other than owner ("" for anyone).
-func checkLease(ctx context.Context, tx *sql.Tx, runID int64, owner string, now time.Time) error {
+func checkLease(ctx context.Context, tx *Tx, runID int64, owner string, now time.Time) error {
 	var state, holder string
 	var until int64
-	err := tx.QueryRowContext(ctx, q("RunLease"), runID).Scan(&state, &holder, &until)
+	err := tx.QueryRowContext(ctx, tx.q("RunLease"), runID).Scan(&state, &holder, &until)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return campaign.ErrNotFound
@@ -302,17 +300,17 @@ func checkLease(ctx context.Context, tx *sql.Tx, runID int64, owner string, now 
 // AcquireRun implements campaign.Store.
 func (s *Store) AcquireRun(ctx context.Context, runID int64, owner string, now time.Time, ttl time.Duration) (int, error) {
 	var recovered int
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		if err := checkLease(ctx, tx, runID, owner, now); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, q("RecoverSending"), ms(now), runID)
+		res, err := tx.ExecContext(ctx, tx.q("RecoverSending"), ms(now), runID)
 		if err != nil {
 			return fmt.Errorf("recover run %d: %w", runID, err)
 		}
 		n, _ := res.RowsAffected()
 		recovered = int(n)
-		_, err = tx.ExecContext(ctx, q("TakeLease"), owner, ms(now.Add(ttl)), ms(now), runID)
+		_, err = tx.ExecContext(ctx, tx.q("TakeLease"), owner, ms(now.Add(ttl)), ms(now), runID)
 		return err
 	})
 	return recovered, err
@@ -320,8 +318,8 @@ func (s *Store) AcquireRun(ctx context.Context, runID int64, owner string, now t
 
 // RenewRun implements campaign.Store.
 func (s *Store) RenewRun(ctx context.Context, runID int64, owner string, now time.Time, ttl time.Duration) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q("RenewLease"), ms(now.Add(ttl)), runID, owner)
+	return s.tx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, tx.q("RenewLease"), ms(now.Add(ttl)), runID, owner)
 		if err != nil {
 			return err
 		}
@@ -334,8 +332,8 @@ func (s *Store) RenewRun(ctx context.Context, runID int64, owner string, now tim
 
 // ReleaseRun implements campaign.Store.
 func (s *Store) ReleaseRun(ctx context.Context, runID int64, owner string, state campaign.RunState, errMsg string, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q("ReleaseLease"), string(state), errMsg, string(state), ms(now), runID, owner)
+	return s.tx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, tx.q("ReleaseLease"), string(state), errMsg, string(state), ms(now), runID, owner)
 		if err != nil {
 			return err
 		}
@@ -349,20 +347,20 @@ func (s *Store) ReleaseRun(ctx context.Context, runID int64, owner string, state
 // CancelRun implements campaign.Store.
 func (s *Store) CancelRun(ctx context.Context, runID int64, now time.Time) (int, error) {
 	var skipped int
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		if err := checkLease(ctx, tx, runID, "", now); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, q("RecoverSending"), ms(now), runID); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.q("RecoverSending"), ms(now), runID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, q("CancelPending"), ms(now), runID)
+		res, err := tx.ExecContext(ctx, tx.q("CancelPending"), ms(now), runID)
 		if err != nil {
 			return err
 		}
 		n, _ := res.RowsAffected()
 		skipped = int(n)
-		_, err = tx.ExecContext(ctx, q("CancelRun"), ms(now), runID)
+		_, err = tx.ExecContext(ctx, tx.q("CancelRun"), ms(now), runID)
 		return err
 	})
 	return skipped, err
@@ -371,7 +369,7 @@ func (s *Store) CancelRun(ctx context.Context, runID int64, now time.Time) (int,
 // RequeueUnknown implements campaign.Store.
 func (s *Store) RequeueUnknown(ctx context.Context, runID int64, now time.Time) (int, error) {
 	var n int
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		r, err := queryRun(ctx, tx, "WHERE id = ?", runID)
 		if err != nil {
 			return err
@@ -390,7 +388,7 @@ func (s *Store) RequeueUnknown(ctx context.Context, runID int64, now time.Time) 
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, q("RequeueUnknown"), runID)
+		res, err := tx.ExecContext(ctx, tx.q("RequeueUnknown"), runID)
 		if err != nil {
 			return fmt.Errorf("requeue unknown deliveries: %w", err)
 		}
@@ -398,7 +396,7 @@ func (s *Store) RequeueUnknown(ctx context.Context, runID int64, now time.Time) 
 		if n = int(affected); n == 0 {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, q("ReopenRun"), runID)
+		_, err = tx.ExecContext(ctx, tx.q("ReopenRun"), runID)
 		return err
 	})
 	return n, err
@@ -406,7 +404,7 @@ func (s *Store) RequeueUnknown(ctx context.Context, runID int64, now time.Time) 
 
 // Pending implements campaign.Store.
 func (s *Store) Pending(ctx context.Context, runID, afterID int64, limit int, due time.Time) ([]campaign.Claim, error) {
-	rows, err := s.r.QueryContext(ctx, q("Pending"), runID, afterID, ms(due), limit)
+	rows, err := s.r.QueryContext(ctx, s.r.q("Pending"), runID, afterID, ms(due), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read pending deliveries: %w", err)
 	}
@@ -477,7 +475,7 @@ func (s *Store) Apply(ctx context.Context, b campaign.Batch) (campaign.ApplyResu
 			return res, err
 		}
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		res = campaign.ApplyResult{}
 		if sent != nil {
 			if _, err := tx.StmtContext(ctx, s.recordSent).ExecContext(ctx, at, string(sent), b.RunID); err != nil {
@@ -496,7 +494,7 @@ func (s *Store) Apply(ctx context.Context, b campaign.Batch) (campaign.ApplyResu
 		}
 		if sending != nil {
 			if b.Cap != nil {
-				capped, err := returnedIDs(tx.QueryContext(ctx, q("SkipCapped"), at, b.RunID, string(sending), ms(b.At.Add(-b.Cap.Per)), b.Cap.Max))
+				capped, err := returnedIDs(tx.QueryContext(ctx, tx.q("SkipCapped"), at, b.RunID, string(sending), ms(b.At.Add(-b.Cap.Per)), b.Cap.Max))
 				if err != nil {
 					return fmt.Errorf("apply the frequency cap: %w", err)
 				}
@@ -514,7 +512,7 @@ func (s *Store) Apply(ctx context.Context, b campaign.Batch) (campaign.ApplyResu
 				if err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, q("RecordContacts"), at, string(marked)); err != nil {
+				if _, err := tx.ExecContext(ctx, tx.q("RecordContacts"), at, string(marked)); err != nil {
 					return fmt.Errorf("count contacts for the frequency cap: %w", err)
 				}
 			}
@@ -563,24 +561,22 @@ func returnedIDs(rows *sql.Rows, err error) ([]int64, error) {
 	return ids, rows.Err()
 }
 
-func applySubscriberEffects(ctx context.Context, tx *sql.Tx, o campaign.Outcome, at int64) error {
+func applySubscriberEffects(ctx context.Context, tx *Tx, o campaign.Outcome, at int64) error {
 	if o.SubscriberID == 0 {
 		return nil
 	}
 	if o.SubscriberStatus != "" {
-		if _, err := tx.ExecContext(ctx, q("SetSubscriberStatus"), string(o.SubscriberStatus), at, o.SubscriberID); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.q("SetSubscriberStatus"), string(o.SubscriberStatus), at, o.SubscriberID); err != nil {
 			return fmt.Errorf("update subscriber %d: %w", o.SubscriberID, err)
 		}
 	}
 	if o.CloseWindow {
-		if _, err := tx.ExecContext(ctx, q("CloseWindow"), at, o.SubscriberID); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.q("CloseWindow"), at, o.SubscriberID); err != nil {
 			return fmt.Errorf("update subscriber %d: %w", o.SubscriberID, err)
 		}
 	}
 	if o.NewAddress != "" {
-		// OR IGNORE: if the new address is already another subscriber, keep
-		// both rows as they are.
-		if _, err := tx.ExecContext(ctx, "UPDATE OR IGNORE"+strings.TrimPrefix(q("SetSubscriberAddress"), "UPDATE"), o.NewAddress, at, o.SubscriberID); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.q("SetSubscriberAddress"), o.NewAddress, at, o.SubscriberID); err != nil {
 			return fmt.Errorf("update subscriber %d: %w", o.SubscriberID, err)
 		}
 	}
@@ -591,17 +587,16 @@ func applySubscriberEffects(ctx context.Context, tx *sql.Tx, o campaign.Outcome,
 func (s *Store) SkipSlot(ctx context.Context, sk campaign.SlotSkip) (campaign.Run, error) {
 	var id int64
 	var conflict *campaign.RunConflict
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		if err := slotConflict(ctx, tx, sk.Campaign, sk.Slot); err != nil {
 			errors.As(err, &conflict)
 			return err
 		}
-		res, err := tx.ExecContext(ctx, q("InsertSkippedSlot"), sk.Campaign, sk.Trigger, ms(sk.Slot), sk.Reason, ms(sk.Now), ms(sk.Now))
+		err := tx.QueryRowContext(ctx, tx.q("InsertSkippedSlot"), sk.Campaign, sk.Trigger, ms(sk.Slot), sk.Reason, ms(sk.Now), ms(sk.Now)).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("record skipped slot: %w", err)
 		}
-		id, err = res.LastInsertId()
-		return err
+		return nil
 	})
 	if conflict != nil {
 		return conflict.Run, conflict
@@ -615,7 +610,7 @@ func (s *Store) SkipSlot(ctx context.Context, sk campaign.SlotSkip) (campaign.Ru
 // LastSlot implements campaign.Store.
 func (s *Store) LastSlot(ctx context.Context, camp string) (time.Time, error) {
 	var v int64
-	if err := s.r.QueryRowContext(ctx, q("LastSlot"), camp).Scan(&v); err != nil {
+	if err := s.r.QueryRowContext(ctx, s.r.q("LastSlot"), camp).Scan(&v); err != nil {
 		return time.Time{}, fmt.Errorf("read last slot of %s: %w", camp, err)
 	}
 	return fromMS(v), nil
@@ -624,7 +619,7 @@ func (s *Store) LastSlot(ctx context.Context, camp string) (time.Time, error) {
 // NextDue implements campaign.Store.
 func (s *Store) NextDue(ctx context.Context, runID int64) (time.Time, error) {
 	var v int64
-	if err := s.r.QueryRowContext(ctx, q("NextDue"), runID).Scan(&v); err != nil {
+	if err := s.r.QueryRowContext(ctx, s.r.q("NextDue"), runID).Scan(&v); err != nil {
 		return time.Time{}, fmt.Errorf("read next due delivery of run %d: %w", runID, err)
 	}
 	return fromMS(v), nil
@@ -632,14 +627,14 @@ func (s *Store) NextDue(ctx context.Context, runID int64) (time.Time, error) {
 
 // Consume implements campaign.Store.
 func (s *Store) Consume(ctx context.Context, camp string, seen []string, src *campaign.SourceState, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return consume(ctx, tx, camp, seen, 0, src, now) })
+	return s.tx(ctx, func(tx *Tx) error { return consume(ctx, tx, camp, seen, 0, src, now) })
 }
 
 // consume records the keys seen (by run runID, 0 for none) and the
 // source's state: what a plan, or a watch's first poll, takes from a source.
-func consume(ctx context.Context, tx *sql.Tx, camp string, seen []string, runID int64, src *campaign.SourceState, now time.Time) error {
+func consume(ctx context.Context, tx *Tx, camp string, seen []string, runID int64, src *campaign.SourceState, now time.Time) error {
 	if len(seen) > 0 {
-		stmt, err := tx.PrepareContext(ctx, q("MarkSeen"))
+		stmt, err := tx.PrepareContext(ctx, tx.q("MarkSeen"))
 		if err != nil {
 			return err
 		}
@@ -651,7 +646,7 @@ func consume(ctx context.Context, tx *sql.Tx, camp string, seen []string, runID 
 		}
 	}
 	if src != nil {
-		res, err := tx.ExecContext(ctx, q("SaveSourceState"), camp, src.URL, src.Validators.ETag,
+		res, err := tx.ExecContext(ctx, tx.q("SaveSourceState"), camp, src.URL, src.Validators.ETag,
 			src.Validators.LastModified, ms(now), src.Generation)
 		if err != nil {
 			return fmt.Errorf("save source state: %w", err)
@@ -669,11 +664,11 @@ func consume(ctx context.Context, tx *sql.Tx, camp string, seen []string, runID 
 }
 
 // saveProducts records the product states a catalog run consumes.
-func saveProducts(ctx context.Context, tx *sql.Tx, camp, u string, products []catalog.State) error {
+func saveProducts(ctx context.Context, tx *Tx, camp, u string, products []catalog.State) error {
 	if len(products) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, q("SaveProductState"))
+	stmt, err := tx.PrepareContext(ctx, tx.q("SaveProductState"))
 	if err != nil {
 		return err
 	}
@@ -690,7 +685,7 @@ func saveProducts(ctx context.Context, tx *sql.Tx, camp, u string, products []ca
 
 // ProductStates implements campaign.Store.
 func (s *Store) ProductStates(ctx context.Context, camp, u string) (map[string]catalog.State, error) {
-	rows, err := s.r.QueryContext(ctx, q("ProductStates"), camp, u)
+	rows, err := s.r.QueryContext(ctx, s.r.q("ProductStates"), camp, u)
 	if err != nil {
 		return nil, fmt.Errorf("read product states: %w", err)
 	}
@@ -721,8 +716,8 @@ func (s *Store) ProductStates(ctx context.Context, camp, u string) (map[string]c
 
 // SetWaitingSince implements campaign.Store.
 func (s *Store) SetWaitingSince(ctx context.Context, camp, u string, since time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, q("SetWaitingSince"), ms(since), camp, u)
+	return s.tx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, tx.q("SetWaitingSince"), ms(since), camp, u)
 		return err
 	})
 }
@@ -730,8 +725,8 @@ func (s *Store) SetWaitingSince(ctx context.Context, camp, u string, since time.
 // PruneContacts implements campaign.Store.
 func (s *Store) PruneContacts(ctx context.Context, before time.Time) (int, error) {
 	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q("PruneContacts"), ms(before))
+	err := s.tx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, tx.q("PruneContacts"), ms(before))
 		if err != nil {
 			return err
 		}

@@ -1,38 +1,35 @@
-// Package sqlite is herald's embedded store: one SQLite file in WAL mode,
-// written through a single connection with BEGIN IMMEDIATE and read through a
-// small pool. It uses modernc.org/sqlite, a pure-Go driver, so herald builds
-// without cgo.
-package sqlite
+// Package sqlstore is herald's store on a SQL database: the logic and the
+// statements the dialects share. store/sqlite (the embedded default) and
+// store/postgres open a database, bring its schema up to date, and hand it
+// here with their Dialect.
+package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/heraldcli/herald/audience"
 	"github.com/heraldcli/herald/campaign"
 )
 
-// Store implements campaign.Store and audience.Store on a SQLite file.
+// Store implements campaign.Store and audience.Store on a SQL database.
 type Store struct {
-	path string
-	w    *sql.DB // the one writer connection
-	r    *sql.DB // readers
+	d *dialect
+	w db // writes
+	r db // reads (the same pool, or a pool of readers)
 
 	// The ledger's hot statements, prepared once on the writer.
 	markSending, recordSent, recordOutcomes *sql.Stmt
 	// tombstoneKey keys the hash a forgotten address becomes.
 	tombstoneKey []byte
+	closers      []func() error
 }
 
 var (
@@ -41,109 +38,73 @@ var (
 	_ audience.LifecycleStore = (*Store)(nil)
 )
 
-// Open opens (creating if needed) the database at path and brings its schema
-// up to date.
-func Open(ctx context.Context, path string) (*Store, error) {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("create store folder: %w", err)
-		}
-	}
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(ON)"
-	// The writer syncs every commit (FULL): a "sending" mark must survive a
-	// power cut, or its delivery could be sent again after the reboot.
-	// Group commit keeps the syncs few.
-	w, err := sql.Open("sqlite", dsn+"&_pragma=synchronous(FULL)&_txlock=immediate")
+// New makes a Store on w, through which it writes, and r, through which
+// it reads (the same pool will do). Their schema must be up to date
+// (Migrate). Close closes both.
+func New(ctx context.Context, w, r *sql.DB, d Dialect) (*Store, error) {
+	dl, err := newDialect(d)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+	s := &Store{d: dl, w: db{w, dl}, r: db{r, dl}, closers: []func() error{w.Close}}
+	if r != w {
+		s.closers = append(s.closers, r.Close)
 	}
-	r.SetMaxOpenConns(4)
-	s := &Store{path: path, w: w, r: r}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.readTombstoneKey(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	if err := w.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'tombstone_key'").Scan(&s.tombstoneKey); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open store %s: read tombstone key: %w", path, err)
+		return nil, err
 	}
 	for _, p := range []struct {
 		st   **sql.Stmt
 		name string
 	}{{&s.markSending, "MarkSending"}, {&s.recordSent, "RecordSent"}, {&s.recordOutcomes, "RecordOutcomes"}} {
-		if *p.st, err = w.PrepareContext(ctx, q(p.name)); err != nil {
-			break
+		if *p.st, err = s.w.PrepareContext(ctx, s.d.q(p.name)); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("prepare %s: %w", p.name, err)
 		}
-	}
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open store %s: prepare: %w", path, err)
 	}
 	return s, nil
 }
 
+// readTombstoneKey reads the store's tombstone key, making one the first time.
+func (s *Store) readTombstoneKey(ctx context.Context) error {
+	return s.tx(ctx, func(tx *Tx) error {
+		err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'tombstone_key'").Scan(&s.tombstoneKey)
+		if !errors.Is(err, sql.ErrNoRows) {
+			if err != nil {
+				return fmt.Errorf("read tombstone key: %w", err)
+			}
+			return nil
+		}
+		s.tombstoneKey = make([]byte, 32)
+		rand.Read(s.tombstoneKey)
+		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('tombstone_key', ?)", s.tombstoneKey); err != nil {
+			return fmt.Errorf("make tombstone key: %w", err)
+		}
+		return nil
+	})
+}
+
+// Query returns the named statement as this store's database runs it.
+func (s *Store) Query(name string) string { return s.d.q(name) }
+
 // Close closes the database.
 func (s *Store) Close() error {
+	var errs []error
 	for _, st := range []*sql.Stmt{s.markSending, s.recordSent, s.recordOutcomes} {
 		if st != nil {
 			st.Close()
 		}
 	}
-	return errors.Join(s.r.Close(), s.w.Close())
+	for _, c := range s.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
 }
 
-func (s *Store) migrate(ctx context.Context) error {
-	files, err := migrations()
-	if err != nil {
-		return err
-	}
-	var version int
-	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	if version > len(files) {
-		return fmt.Errorf("the database has schema version %d but this herald knows only %d: upgrade herald", version, len(files))
-	}
-	for i := version; i < len(files); i++ {
-		body, err := sqlFiles.ReadFile(files[i])
-		if err != nil {
-			return err
-		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("apply %s: %w", filepath.Base(files[i]), err)
-			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1))
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// tx runs fn in one write transaction (BEGIN IMMEDIATE).
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+// tx runs fn in one write transaction.
+func (s *Store) tx(ctx context.Context, fn func(*Tx) error) error {
+	return inTx(ctx, s.w.DB, s.d, fn)
 }
 
 func ms(t time.Time) int64 {
@@ -179,19 +140,19 @@ func parseTags(s string) []string {
 // Upsert implements audience.Store.
 func (s *Store) Upsert(ctx context.Context, subs []audience.Subscriber, now time.Time) (audience.ImportStats, error) {
 	var st audience.ImportStats
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		st = audience.ImportStats{}
-		sel, err := tx.PrepareContext(ctx, q("UpsertSubscriberSelect"))
+		sel, err := tx.PrepareContext(ctx, tx.q("UpsertSubscriberSelect"))
 		if err != nil {
 			return err
 		}
 		defer sel.Close()
-		ins, err := tx.PrepareContext(ctx, q("InsertSubscriber"))
+		ins, err := tx.PrepareContext(ctx, tx.q("InsertSubscriber"))
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
-		upd, err := tx.PrepareContext(ctx, q("UpdateSubscriber"))
+		upd, err := tx.PrepareContext(ctx, tx.q("UpdateSubscriber"))
 		if err != nil {
 			return err
 		}
@@ -296,7 +257,7 @@ func scanSubscriber(sc interface{ Scan(...any) error }) (audience.Subscriber, er
 
 // Subscribers implements audience.Store.
 func (s *Store) Subscribers(ctx context.Context, f audience.Filter, fn func(audience.Subscriber) error) error {
-	where, args := filterWhere(f)
+	where, args := s.d.filterWhere(f)
 	rows, err := s.r.QueryContext(ctx, "SELECT "+subscriberCols+" FROM subscribers s WHERE "+where+" ORDER BY s.id", args...)
 	if err != nil {
 		return fmt.Errorf("list subscribers: %w", err)
@@ -316,7 +277,7 @@ func (s *Store) Subscribers(ctx context.Context, f audience.Filter, fn func(audi
 
 // SegmentCounts implements campaign.Store.
 func (s *Store) SegmentCounts(ctx context.Context, channels []string, seg audience.Segment) ([]campaign.SegmentCount, error) {
-	where, args := segmentWhere(channels, nil, seg)
+	where, args := s.d.segmentWhere(channels, nil, seg)
 	rows, err := s.r.QueryContext(ctx, "SELECT s.channel, s.status, COUNT(*) FROM subscribers s WHERE "+where+
 		" GROUP BY s.channel, s.status ORDER BY s.channel, s.status", args...)
 	if err != nil {
@@ -338,7 +299,7 @@ func (s *Store) SegmentCounts(ctx context.Context, channels []string, seg audien
 
 // FirstInSegment implements campaign.Store.
 func (s *Store) FirstInSegment(ctx context.Context, channels []string, seg audience.Segment) (audience.Subscriber, error) {
-	where, args := segmentWhere(channels, []audience.Status{audience.Subscribed}, seg)
+	where, args := s.d.segmentWhere(channels, []audience.Status{audience.Subscribed}, seg)
 	sub, err := scanSubscriber(s.r.QueryRowContext(ctx, "SELECT "+subscriberCols+" FROM subscribers s WHERE "+where+" ORDER BY s.id LIMIT 1", args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return sub, campaign.ErrNotFound
@@ -349,7 +310,7 @@ func (s *Store) FirstInSegment(ctx context.Context, channels []string, seg audie
 // AddressOwner implements campaign.Store.
 func (s *Store) AddressOwner(ctx context.Context, channel, address string) (int64, error) {
 	var id int64
-	err := s.r.QueryRowContext(ctx, q("AddressOwner"), channel, address).Scan(&id)
+	err := s.r.QueryRowContext(ctx, s.r.q("AddressOwner"), channel, address).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, campaign.ErrNotFound
 	}
@@ -360,7 +321,7 @@ func (s *Store) AddressOwner(ctx context.Context, channel, address string) (int6
 func (s *Store) SourceState(ctx context.Context, camp, u string) (campaign.SourceState, error) {
 	st := campaign.SourceState{Campaign: camp, URL: u}
 	var fetched, waiting int64
-	err := s.r.QueryRowContext(ctx, q("SourceState"), camp, u).Scan(&st.Validators.ETag, &st.Validators.LastModified, &fetched, &waiting, &st.Generation)
+	err := s.r.QueryRowContext(ctx, s.r.q("SourceState"), camp, u).Scan(&st.Validators.ETag, &st.Validators.LastModified, &fetched, &waiting, &st.Generation)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, nil
 	}
@@ -374,7 +335,7 @@ func (s *Store) SourceState(ctx context.Context, camp, u string) (campaign.Sourc
 // Unseen implements campaign.Store.
 func (s *Store) Unseen(ctx context.Context, camp string, keys []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(keys))
-	stmt, err := s.r.PrepareContext(ctx, q("ItemSeen"))
+	stmt, err := s.r.PrepareContext(ctx, s.r.q("ItemSeen"))
 	if err != nil {
 		return nil, err
 	}
@@ -395,7 +356,7 @@ func (s *Store) Unseen(ctx context.Context, camp string, keys []string) (map[str
 
 // SetStatus implements audience.Store.
 func (s *Store) SetStatus(ctx context.Context, channel, address string, st audience.Status, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE subscribers SET status = ?, updated_at = ? WHERE channel = ? AND address = ?",
 			string(st), ms(now), channel, address)
 		if err != nil {

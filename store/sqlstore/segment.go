@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"strings"
@@ -9,7 +9,7 @@ import (
 // segmentWhere renders the conditions selecting subscribers (alias s) on
 // channels, in statuses (any when empty) and in seg, as SQL and its args. It
 // mirrors audience.Segment.Matches.
-func segmentWhere(channels []string, statuses []audience.Status, seg audience.Segment) (string, []any) {
+func (d *dialect) segmentWhere(channels []string, statuses []audience.Status, seg audience.Segment) (string, []any) {
 	var conds []string
 	var args []any
 	in := func(col string, vals []string) {
@@ -29,17 +29,17 @@ func segmentWhere(channels []string, statuses []audience.Status, seg audience.Se
 		in("s.status", st)
 	}
 	if len(seg.TagsAny) > 0 {
-		conds = append(conds, "EXISTS (SELECT 1 FROM json_each(s.tags) WHERE value IN ("+placeholders(len(seg.TagsAny))+"))")
+		conds = append(conds, "EXISTS (SELECT 1 FROM "+d.Tags+" WHERE value IN ("+placeholders(len(seg.TagsAny))+"))")
 		for _, t := range seg.TagsAny {
 			args = append(args, t)
 		}
 	}
 	for _, t := range seg.TagsAll {
-		conds = append(conds, "EXISTS (SELECT 1 FROM json_each(s.tags) WHERE value = ?)")
+		conds = append(conds, "EXISTS (SELECT 1 FROM "+d.Tags+" WHERE value = ?)")
 		args = append(args, t)
 	}
 	if len(seg.TagsNone) > 0 {
-		conds = append(conds, "NOT EXISTS (SELECT 1 FROM json_each(s.tags) WHERE value IN ("+placeholders(len(seg.TagsNone))+"))")
+		conds = append(conds, "NOT EXISTS (SELECT 1 FROM "+d.Tags+" WHERE value IN ("+placeholders(len(seg.TagsNone))+"))")
 		for _, t := range seg.TagsNone {
 			args = append(args, t)
 		}
@@ -54,8 +54,8 @@ func segmentWhere(channels []string, statuses []audience.Status, seg audience.Se
 }
 
 // filterWhere is segmentWhere for an audience.Filter, with its addresses.
-func filterWhere(f audience.Filter) (string, []any) {
-	where, args := segmentWhere(f.Channels, f.Statuses, f.Segment)
+func (d *dialect) filterWhere(f audience.Filter) (string, []any) {
+	where, args := d.segmentWhere(f.Channels, f.Statuses, f.Segment)
 	if len(f.Addresses) == 0 {
 		return where, args
 	}

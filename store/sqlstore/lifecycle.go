@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // seen records the inbound event's key in tx; ErrDuplicate when it was
 // already there. Every lifecycle write starts with it, in the same
 // transaction as its effect: an event is applied exactly once.
-func seen(ctx context.Context, tx *sql.Tx, in audience.Inbound) error {
+func seen(ctx context.Context, tx *Tx, in audience.Inbound) error {
 	if in.Key == "" {
 		return nil
 	}
@@ -33,12 +33,12 @@ func seen(ctx context.Context, tx *sql.Tx, in audience.Inbound) error {
 }
 
 // interact moves the subscriber's last inbound time (and window) forward.
-func interact(ctx context.Context, tx *sql.Tx, in audience.Inbound) error {
+func interact(ctx context.Context, tx *Tx, in audience.Inbound) error {
 	var until int64
 	if in.Window > 0 {
 		until = ms(in.At.Add(in.Window))
 	}
-	_, err := tx.ExecContext(ctx, q("Interact"), ms(in.At), until, ms(in.At), ms(in.At), in.Channel, in.Address)
+	_, err := tx.ExecContext(ctx, tx.q("Interact"), ms(in.At), until, ms(in.At), ms(in.At), in.Channel, in.Address)
 	return err
 }
 
@@ -57,9 +57,9 @@ func selectSubscriber(ctx context.Context, qr interface {
 // (found false when there is none) and runs fn; then, if there is a
 // subscriber now, the Change carries them as the transaction leaves them.
 func (s *Store) onInbound(ctx context.Context, in audience.Inbound,
-	fn func(tx *sql.Tx, old audience.Subscriber, found bool) (audience.Change, error)) (audience.Change, error) {
+	fn func(tx *Tx, old audience.Subscriber, found bool) (audience.Change, error)) (audience.Change, error) {
 	var ch audience.Change
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		if err := seen(ctx, tx, in); err != nil {
 			return err
 		}
@@ -85,11 +85,11 @@ func (s *Store) onInbound(ctx context.Context, in audience.Inbound,
 
 // Subscribe implements audience.LifecycleStore.
 func (s *Store) Subscribe(ctx context.Context, in audience.Inbound, sub audience.Subscriber) (audience.Change, error) {
-	return s.onInbound(ctx, in, func(tx *sql.Tx, old audience.Subscriber, found bool) (audience.Change, error) {
+	return s.onInbound(ctx, in, func(tx *Tx, old audience.Subscriber, found bool) (audience.Change, error) {
 		var ch audience.Change
 		var err error
 		if !found {
-			_, err = tx.ExecContext(ctx, q("InsertSubscriber"), in.Channel, in.Address, sub.Name, sub.Locale, sub.Timezone,
+			_, err = tx.ExecContext(ctx, tx.q("InsertSubscriber"), in.Channel, in.Address, sub.Name, sub.Locale, sub.Timezone,
 				tagsJSON(normTags(sub.Tags)), string(audience.Subscribed), ms(sub.Consent.At), sub.Consent.Source,
 				sub.Consent.Ref, sub.Consent.Proof, ms(in.At), ms(in.At))
 		} else {
@@ -109,13 +109,13 @@ func (s *Store) Subscribe(ctx context.Context, in audience.Inbound, sub audience
 
 // Stop implements audience.LifecycleStore.
 func (s *Store) Stop(ctx context.Context, in audience.Inbound, st audience.Status) (audience.Change, error) {
-	return s.onInbound(ctx, in, func(tx *sql.Tx, old audience.Subscriber, found bool) (audience.Change, error) {
+	return s.onInbound(ctx, in, func(tx *Tx, old audience.Subscriber, found bool) (audience.Change, error) {
 		if !found {
 			return audience.Change{}, nil // nobody to stop; the event is still recorded
 		}
 		ch := audience.Change{Previous: old.Status}
 		if old.Status != st {
-			if _, err := tx.ExecContext(ctx, q("SetSubscriberStatus"), string(st), ms(in.At), old.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, tx.q("SetSubscriberStatus"), string(st), ms(in.At), old.ID); err != nil {
 				return ch, fmt.Errorf("stop %s:%s: %w", in.Channel, in.Address, err)
 			}
 		}
@@ -129,7 +129,7 @@ func (s *Store) Stop(ctx context.Context, in audience.Inbound, st audience.Statu
 
 // Message implements audience.LifecycleStore.
 func (s *Store) Message(ctx context.Context, in audience.Inbound, every time.Duration) (audience.Change, error) {
-	return s.onInbound(ctx, in, func(tx *sql.Tx, old audience.Subscriber, found bool) (audience.Change, error) {
+	return s.onInbound(ctx, in, func(tx *Tx, old audience.Subscriber, found bool) (audience.Change, error) {
 		if !found {
 			return audience.Change{}, nil
 		}
@@ -150,13 +150,13 @@ func (s *Store) Message(ctx context.Context, in audience.Inbound, every time.Dur
 
 // Seen implements audience.LifecycleStore.
 func (s *Store) Seen(ctx context.Context, in audience.Inbound) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return seen(ctx, tx, in) })
+	return s.tx(ctx, func(tx *Tx) error { return seen(ctx, tx, in) })
 }
 
 // PruneSeen implements audience.LifecycleStore.
 func (s *Store) PruneSeen(ctx context.Context, before time.Time) (int, error) {
 	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM inbound_seen WHERE seen_at < ?", ms(before))
 		if err != nil {
 			return fmt.Errorf("prune inbound events: %w", err)
@@ -179,7 +179,7 @@ func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
 
 // SetCursor implements audience.LifecycleStore.
 func (s *Store) SetCursor(ctx context.Context, name string, v int64, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, name, v, ms(now))
 		return err
@@ -215,9 +215,9 @@ func (s *Store) History(ctx context.Context, id int64) ([]audience.Event, error)
 // Retag implements audience.LifecycleStore.
 func (s *Store) Retag(ctx context.Context, f audience.Filter, add, remove []string, now time.Time) (int, error) {
 	n := 0
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		n = 0
-		where, args := filterWhere(f)
+		where, args := s.d.filterWhere(f)
 		rows, err := tx.QueryContext(ctx, "SELECT s.id, s.tags FROM subscribers s WHERE s.status <> 'forgotten' AND "+where, args...)
 		if err != nil {
 			return fmt.Errorf("select subscribers: %w", err)
@@ -260,8 +260,8 @@ func (s *Store) SetStatuses(ctx context.Context, f audience.Filter, st audience.
 		return 0, errors.New("set status: forgetting someone erases their data: use Forget")
 	}
 	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		where, args := filterWhere(f)
+	err := s.tx(ctx, func(tx *Tx) error {
+		where, args := s.d.filterWhere(f)
 		res, err := tx.ExecContext(ctx, "UPDATE subscribers AS s SET status = ?, updated_at = ? WHERE s.status NOT IN (?, 'forgotten') AND "+where,
 			append([]any{string(st), ms(now), string(st)}, args...)...)
 		if err != nil {
@@ -285,7 +285,7 @@ func (s *Store) tombstone(channel, address string) string {
 // the tombstone, so that past runs keep their counts; a second tombstone
 // for the same address is merged into the first.
 func (s *Store) Forget(ctx context.Context, channel, address string, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *Tx) error {
 		sub, err := selectSubscriber(ctx, tx, channel, address)
 		if err != nil {
 			return err
@@ -321,7 +321,7 @@ func (s *Store) Forget(ctx context.Context, channel, address string, now time.Ti
 		}
 		// Forgotten before: one tombstone keeps the whole history.
 		for _, st := range []string{
-			"UPDATE OR IGNORE deliveries SET subscriber_id = ? WHERE subscriber_id = ?",
+			tx.q("MoveDeliveries"),
 			"UPDATE audience_events SET subscriber_id = ? WHERE subscriber_id = ?",
 		} {
 			if _, err := tx.ExecContext(ctx, st, prev, sub.ID); err != nil {
@@ -339,7 +339,7 @@ func (s *Store) Forget(ctx context.Context, channel, address string, now time.Ti
 }
 
 // forgottenSince returns when the address was forgotten, or zero.
-func (s *Store) forgottenSince(ctx context.Context, tx *sql.Tx, channel, address string) (time.Time, error) {
+func (s *Store) forgottenSince(ctx context.Context, tx *Tx, channel, address string) (time.Time, error) {
 	var at int64
 	err := tx.QueryRowContext(ctx, "SELECT updated_at FROM subscribers WHERE channel = ? AND address = ? AND status = 'forgotten'",
 		channel, s.tombstone(channel, address)).Scan(&at)
@@ -353,7 +353,7 @@ func (s *Store) forgottenSince(ctx context.Context, tx *sql.Tx, channel, address
 func (s *Store) SaveLink(ctx context.Context, l audience.Link) (audience.Link, error) {
 	l.Tags = normTags(l.Tags)
 	out := l
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		old, err := scanLink(tx.QueryRowContext(ctx, linkSelect+" WHERE channel = ? AND payload = ?", l.Channel, l.Payload))
 		if err == nil {
 			out = old

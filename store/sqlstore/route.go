@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -34,9 +34,9 @@ func routeExpr(p campaign.RoutePolicy, now time.Time, seq string) (string, []any
 // RouteCounts implements campaign.Store.
 func (s *Store) RouteCounts(ctx context.Context, req campaign.PlanRequest) ([]campaign.RouteCount, error) {
 	route, rargs := routeExpr(req.Routes, req.Now, "0")
-	where, wargs := segmentWhere(req.Channels, []audience.Status{audience.Subscribed}, req.Segment)
+	where, wargs := s.d.segmentWhere(req.Channels, []audience.Status{audience.Subscribed}, req.Segment)
 	stmt := `SELECT channel, route, COUNT(*) FROM (SELECT s.channel AS channel, ` + route + ` AS route
-FROM subscribers s LEFT JOIN optins o ON o.subscriber_id = s.id WHERE ` + where + `)
+FROM subscribers s LEFT JOIN optins o ON o.subscriber_id = s.id WHERE ` + where + `) AS r
 GROUP BY channel, route ORDER BY channel, route`
 	rows, err := s.r.QueryContext(ctx, stmt, append(rargs, wargs...)...)
 	if err != nil {
@@ -59,8 +59,8 @@ GROUP BY channel, route ORDER BY channel, route`
 func (s *Store) Interact(ctx context.Context, in audience.Interaction) error {
 	at := ms(in.At)
 	until := ms(in.At.Add(in.Window))
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q("Interact"), at, until, at, at, in.Channel, in.Address)
+	return s.tx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, tx.q("Interact"), at, until, at, at, in.Channel, in.Address)
 		if err != nil {
 			return fmt.Errorf("record interaction: %w", err)
 		}
@@ -73,22 +73,22 @@ func (s *Store) Interact(ctx context.Context, in audience.Interaction) error {
 
 // SetOptIn implements audience.Store.
 func (s *Store) SetOptIn(ctx context.Context, channel, address string, o audience.OptIn) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *Tx) error {
 		var id int64
-		if err := tx.QueryRowContext(ctx, q("AddressOwner"), channel, address).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+		if err := tx.QueryRowContext(ctx, tx.q("AddressOwner"), channel, address).Scan(&id); errors.Is(err, sql.ErrNoRows) {
 			return audience.ErrNoSubscriber
 		} else if err != nil {
 			return err
 		}
 		var err error
 		if o.Token == "" {
-			_, err = tx.ExecContext(ctx, q("SetOptInStatus"), string(o.Status), ms(o.At), id, ms(o.At))
+			_, err = tx.ExecContext(ctx, tx.q("SetOptInStatus"), string(o.Status), ms(o.At), id, ms(o.At))
 		} else {
 			legacy := 0
 			if o.Legacy {
 				legacy = 1
 			}
-			_, err = tx.ExecContext(ctx, q("SetOptIn"), id, o.Token, string(o.Status), ms(o.ExpiresAt), o.Timezone, legacy, ms(o.At))
+			_, err = tx.ExecContext(ctx, tx.q("SetOptIn"), id, o.Token, string(o.Status), ms(o.ExpiresAt), o.Timezone, legacy, ms(o.At))
 		}
 		if err != nil {
 			return fmt.Errorf("record opt-in: %w", err)
@@ -104,14 +104,14 @@ func (s *Store) Receipt(ctx context.Context, channel, address string, state camp
 		return 0, nil
 	}
 	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		var res sql.Result
 		var err error
 		if len(mids) > 0 {
 			list, _ := json.Marshal(mids)
-			res, err = tx.ExecContext(ctx, q("ReceiptByMids"), string(state), address, string(state), string(list))
+			res, err = tx.ExecContext(ctx, tx.q("ReceiptByMids"), string(state), address, string(state), string(list))
 		} else {
-			res, err = tx.ExecContext(ctx, q("ReceiptByWatermark"), string(state), address, string(state), ms(watermark))
+			res, err = tx.ExecContext(ctx, tx.q("ReceiptByWatermark"), string(state), address, string(state), ms(watermark))
 		}
 		if err != nil {
 			return fmt.Errorf("record receipt: %w", err)
