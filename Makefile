@@ -23,7 +23,7 @@ demo: build ## build herald and run `herald demo` against the built-in sandbox
 test: lint ## gofmt, go vet, go mod tidy check, then every test with -race
 	$(GO) test -race -shuffle=on -count=1 $(PKGS)
 	@# The catalog and ledger benchmarks are cheap: run each once so they cannot rot.
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./sources/catalog/ ./store/sqlite/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./sources/catalog/ ./store/sqlite/ ./store/postgres/
 
 .PHONY: lint
 lint: ## fail on gofmt, go vet, staticcheck or go mod tidy changes
@@ -35,7 +35,7 @@ lint: ## fail on gofmt, go vet, staticcheck or go mod tidy changes
 
 .PHONY: bench
 bench: ## run the benchmarks (send throughput vs bare net/http, planning memory, catalog diff)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -count 1 ./campaign/... ./store/sqlite/ ./sources/catalog/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -count 1 ./campaign/... ./store/sqlite/ ./store/postgres/ ./sources/catalog/
 
 .PHONY: fuzz
 fuzz: ## run each fuzz test for FUZZTIME

@@ -21,7 +21,9 @@ import (
 	"github.com/heraldcli/herald/sources/catalog"
 	"github.com/heraldcli/herald/sources/fetch"
 	"github.com/heraldcli/herald/sources/rss"
+	"github.com/heraldcli/herald/store/postgres"
 	"github.com/heraldcli/herald/store/sqlite"
+	"github.com/heraldcli/herald/store/sqlstore"
 )
 
 // knownChannels are the channels this herald can send on.
@@ -44,7 +46,7 @@ type globalOptions struct {
 type app struct {
 	io        *IOStreams
 	ws        *Workspace
-	store     *sqlite.Store
+	store     *sqlstore.Store
 	telegram  *telegram.Channel
 	messenger *messenger.Channel
 	engine    *campaign.Engine
@@ -78,7 +80,7 @@ func openApp(ctx context.Context, cmd *cobra.Command, g *globalOptions, io *IOSt
 		return nil, err
 	}
 	if withStore {
-		if a.store, err = sqlite.Open(ctx, ws.Path(ws.Config.Storage.Path)); err != nil {
+		if a.store, err = openStore(ctx, ws.Config.Storage, ws.Path); err != nil {
 			return nil, err
 		}
 	}
@@ -239,4 +241,13 @@ func openRun(cmd *cobra.Command, g *globalOptions, io *IOStreams, arg string) (*
 		return nil, campaign.Run{}, err
 	}
 	return a, run, nil
+}
+
+// openStore opens the PostgreSQL database at storage.url when it is set,
+// else the SQLite file at storage.path (resolved by path).
+func openStore(ctx context.Context, c StorageConfig, path func(string) string) (*sqlstore.Store, error) {
+	if c.URL != "" {
+		return postgres.Open(ctx, c.URL)
+	}
+	return sqlite.Open(ctx, path(c.Path))
 }

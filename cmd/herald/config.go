@@ -15,6 +15,7 @@ import (
 
 	"github.com/heraldcli/herald/campaign"
 	"github.com/heraldcli/herald/internal/strictyaml"
+	"github.com/heraldcli/herald/store/postgres"
 )
 
 // Config is herald.yaml. Every key can be set by an environment variable
@@ -86,9 +87,11 @@ type FrequencyCapConfig struct {
 	Per time.Duration `yaml:"per" mapstructure:"per"`
 }
 
-// StorageConfig says where herald keeps its state.
+// StorageConfig says where herald keeps its state: the SQLite file at
+// Path, or the PostgreSQL database at URL when it is set.
 type StorageConfig struct {
 	Path string `yaml:"path" mapstructure:"path"`
+	URL  string `yaml:"url" mapstructure:"url"`
 }
 
 var errConfig = errors.New("configuration")
@@ -230,6 +233,10 @@ func loadWorkspace(dirFlag string, flags *pflag.FlagSet, io *IOStreams) (*Worksp
 	}
 	if fc := cfg.FrequencyCap; fc.Max < 0 || fc.Max > 0 && fc.Per <= 0 {
 		return nil, fmt.Errorf("%w: frequency_cap: max must be 0 (no cap) or more, and per a positive duration (e.g. max: 2, per: 24h)", errConfig)
+	}
+	if u := cfg.Storage.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		return nil, fmt.Errorf("%w: storage.url %s: herald stores in PostgreSQL only (postgres://user@host:5432/db); leave it unset for the SQLite file at storage.path",
+			errConfig, postgres.Redact(u))
 	}
 	cfg.Automations = strict.Automations
 	return &Workspace{Dir: dir, Config: cfg, File: rel, root: root}, nil

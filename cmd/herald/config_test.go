@@ -69,6 +69,7 @@ func TestConfigErrorsNameTheLine(t *testing.T) {
 		"unknown key":  {"telegram:\n  rate: 10\n  tokn: x\n", `herald.yaml:3: unknown key "tokn" in telegram`},
 		"wrong type":   {"telegram:\n  rate: fast\n", "herald.yaml:2:"},
 		"bad timezone": {"timezone: Mars/Olympus\n", `timezone "Mars/Olympus"`},
+		"not postgres": {"storage:\n  url: mysql://herald:pw@db/herald\n", "storage.url mysql://herald:xxxxx@db/herald: herald stores in PostgreSQL only"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/heraldcli/herald/channels/sandbox"
+	"github.com/heraldcli/herald/store/postgres/pgtest"
 )
 
 // The blog-digest campaign targets the example audience's six subscribers
@@ -19,7 +20,18 @@ const blockedChat = "100000005"
 
 func TestSendHappyPath(t *testing.T) {
 	t.Parallel()
+	sendHappyPath(t, setup(t))
+}
+
+// TestPostgresHappyPath is the same on a PostgreSQL ledger.
+func TestPostgresHappyPath(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
+	b.env["HERALD_STORAGE_URL"] = pgtest.Database(t)
+	sendHappyPath(t, b)
+}
+
+func sendHappyPath(t *testing.T, b *bundle) {
 	b.sb.SetChat(blockedChat, sandbox.ChatBlocked)
 
 	imp := b.must(t, 0, "audience", "import", b.path("audience.csv"), "--output", "json")

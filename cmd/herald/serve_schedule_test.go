@@ -1,11 +1,15 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/heraldcli/herald/channels/sandbox"
+	"github.com/heraldcli/herald/store/postgres/pgtest"
 )
 
 // TestServeFiresSchedule: herald serve fires an at trigger once, logs the
@@ -88,8 +92,23 @@ func TestServeRefusesBrokenCampaigns(t *testing.T) {
 // messaged once, and both processes report it with exit 0.
 func TestSendIdempotencyKeyTwoProcesses(t *testing.T) {
 	t.Parallel()
-	const n = 60
+	sendTwiceAtOnce(t, setup(t))
+}
+
+// TestPostgresTwoProcesses is the same on a PostgreSQL ledger: two
+// processes (two machines, as far as herald can tell) share one database.
+func TestPostgresTwoProcesses(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
+	b.env["HERALD_STORAGE_URL"] = pgtest.Database(t)
+	sendTwiceAtOnce(t, b)
+	if _, err := os.Stat(b.path(".herald/herald.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a SQLite file was made beside the PostgreSQL ledger (%v)", err)
+	}
+}
+
+func sendTwiceAtOnce(t *testing.T, b *bundle) {
+	const n = 60
 	b.must(t, 0, "audience", "import", b.writeAudience(t, "load.csv", n, "load"))
 	b.write(t, "campaigns/load.yaml", loadCampaign)
 	b.sb.SetFaults(sandbox.Faults{Latency: 20 * time.Millisecond})

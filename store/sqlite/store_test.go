@@ -9,7 +9,7 @@ import (
 	"github.com/heraldcli/herald/store/storetest"
 )
 
-func open(t *testing.T) storetest.Store {
+func open(t testing.TB) storetest.Store {
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite every herald store passes:
-// store/sqlite today, store/postgres later. Call Exercise from a store's own
+// store/sqlite and store/postgres. Call Exercise from a store's own
 // tests with a function that opens a fresh, empty store.
 package storetest
 
@@ -25,7 +25,7 @@ type Store interface {
 }
 
 // Opener returns a fresh, empty store for one test.
-type Opener func(t *testing.T) Store
+type Opener func(t testing.TB) Store
 
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
