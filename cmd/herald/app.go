@@ -247,7 +247,11 @@ func openRun(cmd *cobra.Command, g *globalOptions, io *IOStreams, arg string) (*
 // else the SQLite file at storage.path (resolved by path).
 func openStore(ctx context.Context, c StorageConfig, path func(string) string) (*sqlstore.Store, error) {
 	if c.URL != "" {
-		return postgres.Open(ctx, c.URL)
+		s, err := postgres.Open(ctx, c.URL)
+		if postgres.IsConfigError(err) {
+			return nil, fmt.Errorf("%w: %v (check storage.url)", errConfig, err)
+		}
+		return s, err
 	}
 	return sqlite.Open(ctx, path(c.Path))
 }

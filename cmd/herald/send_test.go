@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
@@ -29,6 +30,26 @@ func TestPostgresHappyPath(t *testing.T) {
 	b := setup(t)
 	b.env["HERALD_STORAGE_URL"] = pgtest.Database(t)
 	sendHappyPath(t, b)
+}
+
+// TestPostgresNoSuchDatabase: a storage.url naming a database that does not
+// exist is a configuration error (exit 2) that names it, password hidden.
+func TestPostgresNoSuchDatabase(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	u, err := url.Parse(pgtest.Database(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/herald_no_such_database"
+	u.User = url.UserPassword(u.User.Username(), "hunter2")
+	r := b.heraldEnv(t, map[string]string{"HERALD_STORAGE_URL": u.String()}, "audience", "list")
+	if r.code != 2 || !strings.Contains(r.stderr, "herald_no_such_database") || !strings.Contains(r.stderr, "check storage.url") {
+		t.Fatalf("want exit 2 naming the database: %s", r)
+	}
+	if strings.Contains(r.stderr, "hunter2") {
+		t.Fatalf("the password is printed: %s", r.stderr)
+	}
 }
 
 func sendHappyPath(t *testing.T, b *bundle) {

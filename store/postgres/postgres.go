@@ -15,10 +15,12 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"github.com/heraldcli/herald/store/sqlstore"
@@ -91,6 +93,20 @@ INSERT INTO herald_schema (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM her
 	}
 	migrations, _ := fs.Sub(sqlFiles, "sql")
 	return sqlstore.Migrate(ctx, db, Dialect, migrations)
+}
+
+// IsConfigError reports whether err says the URL itself is wrong (no such
+// database, user or password), not that the server could not be reached.
+func IsConfigError(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "3D000", "28000", "28P01": // invalid_catalog_name, invalid_authorization_specification, invalid_password
+		return true
+	}
+	return false
 }
 
 // Redact returns dsn without its password, for messages.
