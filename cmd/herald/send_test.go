@@ -37,10 +37,7 @@ func TestPostgresHappyPath(t *testing.T) {
 func TestPostgresNoSuchDatabase(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	u, err := url.Parse(pgtest.Database(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := pgtest.Server(t)
 	u.Path = "/herald_no_such_database"
 	u.User = url.UserPassword(u.User.Username(), "hunter2")
 	r := b.heraldEnv(t, map[string]string{"HERALD_STORAGE_URL": u.String()}, "audience", "list")

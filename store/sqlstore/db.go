@@ -39,7 +39,9 @@ type Dialect struct {
 	Version, SetVersion string
 }
 
-// dialect is a Dialect ready for use: its statements parsed and bound.
+// dialect is a Dialect ready for use: its statements parsed. They keep
+// their ? placeholders until they run (db and Tx bind them), so a
+// statement built from a named one is bound as a whole, once.
 type dialect struct {
 	Dialect
 	queries map[string]string
@@ -57,9 +59,6 @@ func newDialect(d Dialect) (*dialect, error) {
 	}
 	if out.queries, err = parseQueries(d.Queries, d.Name+" queries", out.queries); err != nil {
 		return nil, err
-	}
-	for name, text := range out.queries {
-		out.queries[name] = out.bind(text)
 	}
 	return out, nil
 }

@@ -29,7 +29,6 @@ type Store struct {
 	markSending, recordSent, recordOutcomes *sql.Stmt
 	// tombstoneKey keys the hash a forgotten address becomes.
 	tombstoneKey []byte
-	closers      []func() error
 }
 
 var (
@@ -46,10 +45,7 @@ func New(ctx context.Context, w, r *sql.DB, d Dialect) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{d: dl, w: db{w, dl}, r: db{r, dl}, closers: []func() error{w.Close}}
-	if r != w {
-		s.closers = append(s.closers, r.Close)
-	}
+	s := &Store{d: dl, w: db{w, dl}, r: db{r, dl}}
 	if err := s.readTombstoneKey(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -86,20 +82,19 @@ func (s *Store) readTombstoneKey(ctx context.Context) error {
 }
 
 // Query returns the named statement as this store's database runs it.
-func (s *Store) Query(name string) string { return s.d.q(name) }
+func (s *Store) Query(name string) string { return s.d.bind(s.d.q(name)) }
 
 // Close closes the database.
 func (s *Store) Close() error {
-	var errs []error
 	for _, st := range []*sql.Stmt{s.markSending, s.recordSent, s.recordOutcomes} {
 		if st != nil {
 			st.Close()
 		}
 	}
-	for _, c := range s.closers {
-		errs = append(errs, c())
+	if s.r.DB == s.w.DB {
+		return s.w.Close()
 	}
-	return errors.Join(errs...)
+	return errors.Join(s.r.Close(), s.w.Close())
 }
 
 // tx runs fn in one write transaction.

@@ -19,9 +19,9 @@ const EnvDSN = "HERALD_TEST_POSTGRES_DSN"
 
 var count atomic.Int64
 
-// Database creates an empty database for t and returns its URL; it is
-// dropped when t ends. It skips t when no server is configured.
-func Database(t testing.TB) string {
+// Server returns the URL of the test server, as EnvDSN gives it, and skips
+// t when none is configured.
+func Server(t testing.TB) *url.URL {
 	t.Helper()
 	base := os.Getenv(EnvDSN)
 	if base == "" {
@@ -31,6 +31,15 @@ func Database(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("%s: %v", EnvDSN, err)
 	}
+	return u
+}
+
+// Database creates an empty database for t and returns its URL; it is
+// dropped when t ends. It skips t when no server is configured.
+func Database(t testing.TB) string {
+	t.Helper()
+	u := Server(t)
+	base := u.String()
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
