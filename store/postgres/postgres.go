@@ -95,9 +95,14 @@ INSERT INTO herald_schema (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM her
 	return sqlstore.Migrate(ctx, db, Dialect, migrations)
 }
 
-// IsConfigError reports whether err says the URL itself is wrong (no such
-// database, user or password), not that the server could not be reached.
+// IsConfigError reports whether err says the URL itself is wrong (it does
+// not parse, or names no such database, user or password), not that the
+// server could not be reached.
 func IsConfigError(err error) bool {
+	var parseErr *pgconn.ParseConfigError
+	if errors.As(err, &parseErr) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return false

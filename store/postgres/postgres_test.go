@@ -124,3 +124,18 @@ func TestOpenErrorHidesThePassword(t *testing.T) {
 		t.Errorf("the error does not say which server: %v", err)
 	}
 }
+
+// TestConfigErrors: a URL that does not parse is the URL's fault; a server
+// that cannot be reached is not.
+func TestConfigErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, err := postgres.Open(ctx, "postgres://herald:pw@127.0.0.1:5432/db?connect_timeout=abc")
+	if err == nil || !postgres.IsConfigError(err) || strings.Contains(err.Error(), ":pw@") {
+		t.Errorf("unparseable URL: IsConfigError false or password shown: %v", err)
+	}
+	_, err = postgres.Open(ctx, "postgres://herald:pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2")
+	if err == nil || postgres.IsConfigError(err) {
+		t.Errorf("unreachable server counted as a bad URL: %v", err)
+	}
+}
